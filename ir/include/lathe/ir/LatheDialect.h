@@ -1,0 +1,26 @@
+// The lathe dialect: Transformer building blocks on tensors.
+#pragma once
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "lathe/ir/LatheDialect.h.inc"
+#include "lathe/ir/LatheEnums.h.inc"
+#define GET_ATTRDEF_CLASSES
+#include "lathe/ir/LatheAttrs.h.inc"
+#define GET_OP_CLASSES
+#include "lathe/ir/LatheOps.h.inc"
+
+namespace lathe::ir {
+
+/// Function attributes bounding the dynamic batch and time dimensions.
+inline constexpr llvm::StringLiteral kMaxBatchAttr = "lathe.max_batch";
+inline constexpr llvm::StringLiteral kMaxSeqAttr = "lathe.max_seq";
+
+}  // namespace lathe::ir

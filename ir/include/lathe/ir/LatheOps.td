@@ -1,0 +1,152 @@
+//===- LatheOps.td - Transformer building blocks ------------------------===//
+#ifndef LATHE_OPS_TD
+#define LATHE_OPS_TD
+
+include "lathe/ir/LatheBase.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+class Lathe_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Lathe_Dialect, mnemonic, !listconcat(traits, [Pure])>;
+
+// Ops whose result type follows from their operands.
+class Lathe_InferredOp<string mnemonic, list<Trait> traits = []>
+    : Lathe_Op<mnemonic, !listconcat(traits,
+        [DeclareOpInterfaceMethods<InferTypeOpInterface>])>;
+
+def Lathe_ParamOp : Lathe_Op<"param"> {
+  let summary = "a model weight, by its canonical name";
+  let description = [{
+    ```mlir
+    %w = lathe.param "layers.0.attn.q.weight" : tensor<64x64xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Lathe_EmbeddingOp : Lathe_InferredOp<"embedding"> {
+  let summary = "gathers rows of a (V, C) table: (B,T) ids -> (B,T,C)";
+  let arguments = (ins Lathe_FloatTensor:$table, Lathe_TokenTensor:$ids);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$table `[` $ids `]` attr-dict `:` type($table) `,` type($ids)";
+}
+
+def Lathe_AddPositionsOp : Lathe_InferredOp<"add_positions"> {
+  let summary = "adds absolute position encodings to (B,T,C) activations";
+  let description = [{
+    `learned` reads rows of a (P, C) table; `sinusoidal` computes
+    PE[t, j] = sin(t / 10000^(2 floor(j/2) / C)) for even j and cos for odd j.
+    ```mlir
+    %h = lathe.add_positions learned %x, %table : tensor<?x?x64xf32>, tensor<128x64xf32>
+    %h = lathe.add_positions sinusoidal %x : tensor<?x?x64xf32>
+    ```
+  }];
+  let arguments = (ins Lathe_PositionAttr:$kind, Lathe_FloatTensor:$input,
+                       Optional<Lathe_FloatTensor>:$table);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$kind $input (`,` $table^)? attr-dict `:` type($input) (`,` type($table)^)?";
+  let hasVerifier = 1;
+}
+
+def Lathe_LayerNormOp : Lathe_InferredOp<"layer_norm"> {
+  let summary = "layer normalization over the last dimension (biased variance)";
+  let arguments = (ins Lathe_FloatTensor:$input, Lathe_FloatTensor:$weight,
+                       Lathe_FloatTensor:$bias, F32Attr:$eps);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $weight `,` $bias attr-dict `:` type($input) `,` type($weight) `,` type($bias)";
+  let hasVerifier = 1;
+}
+
+def Lathe_RMSNormOp : Lathe_InferredOp<"rms_norm"> {
+  let summary = "root-mean-square normalization over the last dimension";
+  let arguments = (ins Lathe_FloatTensor:$input, Lathe_FloatTensor:$weight, F32Attr:$eps);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $weight attr-dict `:` type($input) `,` type($weight)";
+  let hasVerifier = 1;
+}
+
+def Lathe_LinearOp : Lathe_InferredOp<"linear"> {
+  let summary = "x W^T + b over the last dimension, W stored (out, in)";
+  let arguments = (ins Lathe_FloatTensor:$input, Lathe_FloatTensor:$weight,
+                       Optional<Lathe_FloatTensor>:$bias);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` type($weight) (`,` type($bias)^)?";
+  let hasVerifier = 1;
+}
+
+def Lathe_ActivationOp : Lathe_InferredOp<"activation", [SameOperandsAndResultType]> {
+  let summary = "elementwise gelu | gelu_tanh | relu | silu";
+  let arguments = (ins Lathe_ActivationAttr:$kind, Lathe_FloatTensor:$input);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$kind $input attr-dict `:` type($input)";
+}
+
+def Lathe_AddOp : Lathe_InferredOp<"add", [SameOperandsAndResultType, Commutative]> {
+  let summary = "elementwise sum (residual connections)";
+  let arguments = (ins Lathe_FloatTensor:$lhs, Lathe_FloatTensor:$rhs);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def Lathe_MulOp : Lathe_InferredOp<"mul", [SameOperandsAndResultType, Commutative]> {
+  let summary = "elementwise product";
+  let arguments = (ins Lathe_FloatTensor:$lhs, Lathe_FloatTensor:$rhs);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+  let hasCanonicalizer = 1;
+}
+
+def Lathe_SwiGLUOp : Lathe_InferredOp<"swiglu", [SameOperandsAndResultType]> {
+  let summary = "silu(gate) * up";
+  let description = [{
+    Canonicalization forms it from `mul(activation silu(%gate), %up)`.
+  }];
+  let arguments = (ins Lathe_FloatTensor:$gate, Lathe_FloatTensor:$up);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+}
+
+def Lathe_ReshapeOp : Lathe_Op<"reshape"> {
+  let summary = "same elements, new shape; the leading (B,T) dims are kept";
+  let description = [{
+    ```mlir
+    %heads = lathe.reshape %q : tensor<?x?x64xf32> -> tensor<?x?x4x16xf32>
+    ```
+  }];
+  let arguments = (ins Lathe_FloatTensor:$input);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
+}
+
+def Lathe_RopeOp : Lathe_InferredOp<"rope", [SameOperandsAndResultType]> {
+  let summary = "rotary position embedding on (B,T,H,D), rotate-half convention";
+  let arguments = (ins Lathe_FloatTensor:$input, F32Attr:$theta);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Lathe_AttentionOp : Lathe_InferredOp<"attention"> {
+  let summary = "scaled dot-product attention with grouped KV heads";
+  let description = [{
+    q: (B,T,H,D), k and v: (B,T,Hkv,D) with H a multiple of Hkv; head h reads
+    kv head h / (H/Hkv). Result (B,T,H,D).
+    ```mlir
+    %o = lathe.attention %q, %k, %v {causal = true, scale = 0.25 : f32}
+        : tensor<?x?x4x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x2x16xf32>
+    ```
+  }];
+  let arguments = (ins Lathe_FloatTensor:$query, Lathe_FloatTensor:$key,
+                       Lathe_FloatTensor:$value, F32Attr:$scale, BoolAttr:$causal);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$query `,` $key `,` $value attr-dict `:` type($query) `,` type($key) `,` type($value)";
+  let hasVerifier = 1;
+}
+
+#endif // LATHE_OPS_TD
