@@ -11,6 +11,8 @@ using namespace lathe::kernel;
 #include "lathe/ir/KernelEnums.cpp.inc"
 #define GET_ATTRDEF_CLASSES
 #include "lathe/ir/KernelAttrs.cpp.inc"
+#define GET_OP_CLASSES
+#include "lathe/ir/KernelOps.cpp.inc"
 
 void KernelDialect::initialize() {
   addAttributes<

@@ -12,24 +12,8 @@
 #define LATHE_KERNEL_OPS_TD
 
 include "lathe/ir/LatheBase.td"
+include "lathe/ir/KernelBase.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
-
-def Kernel_Dialect : Dialect {
-  let name = "lathe_kernel";
-  let cppNamespace = "::lathe::kernel";
-  let summary = "kernel dispatches shared by all targets";
-  let dependentDialects = ["::lathe::ir::LatheDialect"];
-  let useDefaultAttributePrinterParser = 1;
-}
-
-def Kernel_BinAdd : I32EnumAttrCase<"add", 0>;
-def Kernel_BinMul : I32EnumAttrCase<"mul", 1>;
-def Kernel_BinaryKind : I32EnumAttr<"BinaryKind", "elementwise binary op",
-    [Kernel_BinAdd, Kernel_BinMul]> {
-  let cppNamespace = "::lathe::kernel";
-  let genSpecializedAttr = 0;
-}
-def Kernel_BinaryAttr : EnumAttr<Kernel_Dialect, Kernel_BinaryKind, "binary">;
 
 // A marker: the op overwrites its first operand's buffer with its result.
 def InPlace : NativeOpTrait<"InPlace"> { let cppNamespace = "::lathe::kernel"; }

@@ -1,0 +1,58 @@
+//===- Passes.td - the lathe compiler's passes ---------------------------===//
+#ifndef LATHE_PASSES_TD
+#define LATHE_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def InferShapes : Pass<"lathe-infer-shapes", "mlir::func::FuncOp"> {
+  let summary = "Re-infers result types and checks Lathe's shape rules";
+  let description = [{
+    Recomputes the result type of every op that infers its type from its
+    operands (so a changed function signature propagates), then checks the
+    rules later stages rely on: dynamic dimensions appear only as the leading
+    (B, T) of activations, and the function carries lathe.max_batch and
+    lathe.max_seq.
+
+    Before:  %y = lathe.rms_norm %x, %w : tensor<?x?x8xf32>, ...  // stale result type tensor<2x3x8xf32>
+    After:   the result type is tensor<?x?x8xf32>.
+  }];
+}
+
+def LowerToKernels : Pass<"lathe-lower-to-kernels", "mlir::func::FuncOp"> {
+  let summary = "Lowers lathe ops to lathe_kernel dispatches";
+  let description = [{
+    One lathe op becomes one kernel (reshape becomes a zero-copy view):
+      %y = lathe.linear %x, %w, %b      ->  %y = lathe_kernel.gemm %x, %w bias %b
+      %y = lathe.activation gelu %x     ->  %y = lathe_kernel.unary gelu %x
+      %y = lathe.add %a, %b             ->  %y = lathe_kernel.binary add %a, %b
+  }];
+  let dependentDialects = ["::lathe::kernel::KernelDialect"];
+}
+
+def FuseEpilogues : Pass<"lathe-fuse-epilogues", "mlir::func::FuncOp"> {
+  let summary = "Folds activations and residual adds into gemm epilogues";
+  let description = [{
+      %h = lathe_kernel.gemm %x, %w bias %b
+      %a = lathe_kernel.unary gelu %h           ->  %r = lathe_kernel.gemm %x, %w bias %b residual %res activation gelu
+      %r = lathe_kernel.binary add %res, %a
+    Each fold needs the intermediate to have a single use, so no value that
+    someone else reads is skipped.
+  }];
+}
+
+def PlanMemory : Pass<"lathe-plan-memory", "mlir::func::FuncOp"> {
+  let summary = "Assigns every kernel result an offset in one arena";
+  let description = [{
+    Liveness over the function's single block, with buffers sized at
+    (lathe.max_batch, lathe.max_seq); greedy by size (largest first) into the
+    lowest offset that does not overlap a live buffer. Views share their
+    source's buffer and extend its lifetime; in-place kernels take their
+    operand's buffer (the operand must die there). The value returned by the
+    function is written to the output buffer instead of the arena.
+
+    After: %y = lathe_kernel.gemm ... {offset = 4096 : i64}, and the function
+    gets lathe_kernel.arena_bytes.
+  }];
+}
+
+#endif // LATHE_PASSES_TD
