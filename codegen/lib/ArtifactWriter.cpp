@@ -1,0 +1,238 @@
+// Encodes planned lathe_kernel functions as artifact entry points: one
+// Dispatch per kernel op, operands resolved to arena offsets, weights, inputs
+// or outputs. Operand and parameter order per kind: runtime/schema/artifact.fbs.
+#include "lathe/codegen/ArtifactWriter.h"
+
+#include "artifact_generated.h"
+#include "lathe/ir/KernelDialect.h"
+#include "lathe/passes/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace lathe::codegen {
+namespace {
+
+using namespace mlir;
+namespace lk = lathe::kernel;
+namespace fbs = flatbuffers;
+
+constexpr uint32_t kSchemaVersion = 1;
+
+fb::Dim toDim(const passes::SymbolicDim& d) {
+  return fb::Dim(d.coefficient, static_cast<int8_t>(d.b_pow), static_cast<int8_t>(d.t_pow));
+}
+
+fb::DType toDType(Type type) {
+  if (type.isF16()) return fb::DType::F16;
+  if (type.isBF16()) return fb::DType::BF16;
+  if (type.isInteger(32)) return fb::DType::I32;
+  return fb::DType::F32;
+}
+
+/// Collects one function's dispatches.
+class EntryPointEncoder {
+public:
+  EntryPointEncoder(fbs::FlatBufferBuilder& fbb, llvm::DenseMap<StringRef, uint64_t>& weight_index,
+                    std::vector<std::string>& weight_names)
+      : fbb_(fbb), weight_index_(weight_index), weight_names_(weight_names) {}
+
+  fbs::Offset<fb::EntryPoint> encode(func::FuncOp fn) {
+    std::vector<fbs::Offset<fb::Dispatch>> dispatches;
+    for (Operation& op : fn.getBody().front()) {
+      if (auto param = dyn_cast<ir::ParamOp>(op)) { weightRef(param); continue; }
+      if (!isa<lk::KernelDialect>(op.getDialect()) || isa<lk::ViewOp>(op)) continue;
+      auto dispatch = encodeKernel(op);
+      if (!dispatch) return {};
+      dispatches.push_back(*dispatch);
+    }
+    std::vector<fbs::Offset<fb::TensorSpec>> inputs, outputs;
+    for (auto [i, arg] : llvm::enumerate(fn.getArguments()))
+      inputs.push_back(tensorSpec(fn.getArgAttrOfType<StringAttr>(i, "lathe.name"), arg.getType()));
+    for (auto [i, type] : llvm::enumerate(fn.getResultTypes()))
+      outputs.push_back(tensorSpec(fn.getResultAttrOfType<StringAttr>(i, "lathe.name"), type));
+    auto arena = fn->getAttrOfType<IntegerAttr>(lk::kArenaBytesAttr);
+    return fb::CreateEntryPointDirect(fbb_, fn.getSymName().str().c_str(), &inputs, &outputs,
+                                      arena ? arena.getInt() : 0, &dispatches);
+  }
+
+private:
+  fbs::Offset<fb::TensorSpec> tensorSpec(StringAttr name, Type type) {
+    auto ranked = cast<RankedTensorType>(type);
+    std::vector<fb::Dim> shape;
+    for (int64_t i = 0; i < ranked.getRank(); ++i) shape.push_back(toDim(passes::symbolicDim(ranked, i)));
+    return fb::CreateTensorSpecDirect(fbb_, name ? name.str().c_str() : "", toDType(ranked.getElementType()), &shape);
+  }
+
+  fb::BufferRef weightRef(ir::ParamOp param) {
+    auto [it, inserted] = weight_index_.try_emplace(param.getName(), weight_names_.size());
+    if (inserted) weight_names_.push_back(param.getName().str());
+    return fb::BufferRef(fb::BufferSpace::Weight, it->second);
+  }
+
+  /// Follows views and in-place kernels back to the value that owns the storage.
+  static Value storageOf(Value value) {
+    while (Operation* def = value.getDefiningOp()) {
+      if (!isa<lk::ViewOp>(def) && !def->hasTrait<lk::InPlace>()) break;
+      value = def->getOperand(0);
+    }
+    return value;
+  }
+
+  std::optional<fb::BufferRef> bufferRef(Value value) {
+    Value storage = storageOf(value);
+    if (auto arg = dyn_cast<BlockArgument>(storage)) return fb::BufferRef(fb::BufferSpace::Input, arg.getArgNumber());
+    Operation* def = storage.getDefiningOp();
+    if (auto param = dyn_cast<ir::ParamOp>(def)) return weightRef(param);
+    if (auto output = def->getAttrOfType<IntegerAttr>("output"))
+      return fb::BufferRef(fb::BufferSpace::Output, output.getInt());
+    if (auto offset = def->getAttrOfType<IntegerAttr>(lk::kOffsetAttr))
+      return fb::BufferRef(fb::BufferSpace::Arena, offset.getInt());
+    def->emitOpError("has no planned buffer; run lathe-plan-memory first");
+    return std::nullopt;
+  }
+
+  struct Record {
+    fb::KernelKind kind;
+    std::vector<Value> buffers;
+    std::vector<passes::SymbolicDim> dims;
+    std::vector<int64_t> ints;
+    std::vector<float> floats;
+  };
+
+  static passes::SymbolicDim rows(Value v) {
+    auto type = cast<RankedTensorType>(v.getType());
+    return passes::symbolicProduct(type, 0, type.getRank() - 1);
+  }
+  static passes::SymbolicDim dim(Value v, int64_t i) {
+    return passes::symbolicDim(cast<RankedTensorType>(v.getType()), i);
+  }
+  static passes::SymbolicDim numel(Value v) {
+    auto type = cast<RankedTensorType>(v.getType());
+    return passes::symbolicProduct(type, 0, type.getRank());
+  }
+  static int64_t actCode(std::optional<ir::ActivationKind> act) { return act ? static_cast<int64_t>(*act) : 0; }
+
+  std::optional<Record> describe(Operation& op) {
+    return llvm::TypeSwitch<Operation*, std::optional<Record>>(&op)
+        .Case([](lk::EmbeddingOp k) {
+          return Record{fb::KernelKind::Embedding, {k.getIds(), k.getTable(), k.getResult()},
+                        {rows(k.getResult()), dim(k.getResult(), 2)}, {}, {}};
+        })
+        .Case([](lk::AddPositionsOp k) {
+          Record r{fb::KernelKind::AddPositions, {k.getInput()},
+                   {dim(k.getInput(), 0), dim(k.getInput(), 1), dim(k.getInput(), 2)},
+                   {static_cast<int64_t>(k.getKind())}, {}};
+          if (k.getTable()) r.buffers.push_back(k.getTable());
+          return r;
+        })
+        .Case([](lk::LayerNormOp k) {
+          Record r{fb::KernelKind::LayerNorm, {k.getInput(), k.getWeight()}, {rows(k.getInput()), dim(k.getInput(), -1)},
+                   {k.getBias() ? 1 : 0}, {k.getEps().convertToFloat()}};
+          if (k.getBias()) r.buffers.push_back(k.getBias());
+          r.buffers.push_back(k.getResult());
+          return r;
+        })
+        .Case([](lk::RMSNormOp k) {
+          return Record{fb::KernelKind::RMSNorm, {k.getInput(), k.getWeight(), k.getResult()},
+                        {rows(k.getInput()), dim(k.getInput(), -1)}, {}, {k.getEps().convertToFloat()}};
+        })
+        .Case([](lk::GemmOp k) {
+          auto b = cast<RankedTensorType>(k.getB().getType());
+          Record r{fb::KernelKind::Gemm, {k.getA(), k.getB(), k.getResult()},
+                   {rows(k.getA()), {b.getDimSize(0), 0, 0}, {b.getDimSize(1), 0, 0}},
+                   {1, actCode(k.getActivation()), k.getBias() ? 1 : 0, k.getResidual() ? 1 : 0}, {}};
+          if (k.getBias()) r.buffers.push_back(k.getBias());
+          if (k.getResidual()) r.buffers.push_back(k.getResidual());
+          return r;
+        })
+        .Case([](lk::RopeOp k) {
+          Value x = k.getInput();
+          return Record{fb::KernelKind::Rope, {x}, {dim(x, 0), dim(x, 1), dim(x, 2), dim(x, 3)}, {},
+                        {k.getTheta().convertToFloat()}};
+        })
+        .Case([](lk::AttentionOp k) {
+          Value q = k.getQuery();
+          return Record{fb::KernelKind::Attention, {q, k.getKey(), k.getValue(), k.getResult()},
+                        {dim(q, 0), dim(q, 1), dim(q, 2), dim(k.getKey(), 2), dim(q, 3)},
+                        {k.getCausal() ? 1 : 0}, {k.getScale().convertToFloat()}};
+        })
+        .Case([](lk::UnaryOp k) {
+          return Record{fb::KernelKind::Unary, {k.getInput(), k.getResult()}, {numel(k.getInput())},
+                        {actCode(k.getKind())}, {}};
+        })
+        .Case([](lk::BinaryOp k) {
+          return Record{fb::KernelKind::Binary, {k.getLhs(), k.getRhs(), k.getResult()}, {numel(k.getLhs())},
+                        {static_cast<int64_t>(k.getKind())}, {}};
+        })
+        .Case([](lk::SwiGLUOp k) {
+          return Record{fb::KernelKind::SwiGLU, {k.getGate(), k.getUp(), k.getResult()}, {numel(k.getGate())}, {}, {}};
+        })
+        .Default([](Operation* other) -> std::optional<Record> {
+          other->emitOpError("has no artifact encoding");
+          return std::nullopt;
+        });
+  }
+
+  std::optional<fbs::Offset<fb::Dispatch>> encodeKernel(Operation& op) {
+    std::optional<Record> record = describe(op);
+    if (!record) return std::nullopt;
+    std::vector<fb::BufferRef> refs;
+    for (Value value : record->buffers) {
+      auto ref = bufferRef(value);
+      if (!ref) return std::nullopt;
+      refs.push_back(*ref);
+    }
+    std::vector<fb::Dim> dims;
+    for (const auto& d : record->dims) dims.push_back(toDim(d));
+    return fb::CreateDispatchDirect(fbb_, record->kind, &refs, &dims, &record->ints, &record->floats,
+                                    kernelName(op).c_str());
+  }
+
+  static std::string kernelName(Operation& op) {
+    if (auto name = dyn_cast<NameLoc>(op.getLoc())) return name.getName().str();
+    return op.getName().stripDialect().str();
+  }
+
+  fbs::FlatBufferBuilder& fbb_;
+  llvm::DenseMap<StringRef, uint64_t>& weight_index_;
+  std::vector<std::string>& weight_names_;
+};
+
+}  // namespace
+
+std::vector<uint8_t> writeArtifact(ModuleOp module, const Weights& weights, const ArtifactOptions& options) {
+  fbs::FlatBufferBuilder fbb(1 << 20);
+  llvm::DenseMap<StringRef, uint64_t> weight_index;
+  std::vector<std::string> weight_names;
+  std::vector<fbs::Offset<fb::EntryPoint>> entry_points;
+  int64_t max_batch = 0, max_seq = 0;
+  for (auto fn : module.getOps<func::FuncOp>()) {
+    EntryPointEncoder encoder(fbb, weight_index, weight_names);
+    auto entry = encoder.encode(fn);
+    if (entry.IsNull()) return {};
+    entry_points.push_back(entry);
+    max_batch = std::max<int64_t>(max_batch, fn->getAttrOfType<IntegerAttr>(ir::kMaxBatchAttr).getInt());
+    max_seq = std::max<int64_t>(max_seq, fn->getAttrOfType<IntegerAttr>(ir::kMaxSeqAttr).getInt());
+  }
+  std::vector<fbs::Offset<fb::Weight>> weight_tables;
+  for (const std::string& name : weight_names) {
+    auto it = weights.find(name);
+    if (it == weights.end()) {
+      module.emitError("the model has no weight named '") << name << "'";
+      return {};
+    }
+    const Tensor& tensor = it->second;
+    fbb.ForceVectorAlignment(tensor.data.size(), 1, 64);  // lets the runtime use weights in place
+    auto data = fbb.CreateVector(tensor.data);
+    weight_tables.push_back(
+        fb::CreateWeight(fbb, fbb.CreateString(name), fb::DType::F32, fbb.CreateVector(tensor.shape), data));
+  }
+  auto artifact = fb::CreateArtifactDirect(fbb, kSchemaVersion, "lathe 0.1", options.target.c_str(),
+                                           options.model_json.c_str(), max_batch, max_seq, &entry_points,
+                                           &weight_tables);
+  fb::FinishArtifactBuffer(fbb, artifact);
+  return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
+}
+
+}  // namespace lathe::codegen

@@ -1,0 +1,164 @@
+// Model description -> lathe dialect: one function per entry point, one op per
+// building block, weights by canonical name (see frontend/Frontend.h).
+#include "lathe/ir/ModelBuilder.h"
+
+#include "lathe/ir/LatheDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+
+#include <cmath>
+#include <map>
+
+using namespace mlir;
+
+namespace lathe::ir {
+namespace {
+
+class ForwardBuilder {
+public:
+  ForwardBuilder(MLIRContext& context, const ModelSpec& spec)
+      : spec_(spec), builder_(&context), f32_(builder_.getF32Type()) {}
+
+  OwningOpRef<ModuleOp> build(int64_t max_batch, int64_t max_seq) {
+    Location loc = builder_.getUnknownLoc();
+    OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+    builder_.setInsertionPointToEnd(module->getBody());
+    auto tokens = RankedTensorType::get({kDyn, kDyn}, builder_.getI32Type());
+    auto logits = activation(spec_.vocab_size);
+    auto fn = func::FuncOp::create(builder_, loc, "forward", builder_.getFunctionType({tokens}, {logits}));
+    fn->setAttr(kMaxBatchAttr, builder_.getI64IntegerAttr(max_batch));
+    fn->setAttr(kMaxSeqAttr, builder_.getI64IntegerAttr(max_seq));
+    fn.setArgAttr(0, "lathe.name", builder_.getStringAttr("tokens"));
+    fn.setResultAttr(0, "lathe.name", builder_.getStringAttr("logits"));
+    builder_.setInsertionPointToStart(fn.addEntryBlock());
+
+    Value x = embed(fn.getArgument(0));
+    for (int64_t layer = 0; layer < spec_.n_layers; ++layer) x = block(x, "layers." + std::to_string(layer) + ".");
+    if (spec_.final_norm) x = norm(x, "final_norm");
+    Value head = param(spec_.tied_embeddings ? "embed.tokens" : "lm_head.weight", {spec_.vocab_size, spec_.d_model});
+    Value out = LinearOp::create(builder_, at("lm_head"), x, head, Value());
+    func::ReturnOp::create(builder_, loc, out);
+    return module;
+  }
+
+private:
+  static constexpr int64_t kDyn = ShapedType::kDynamic;
+
+  RankedTensorType activation(int64_t channels) { return RankedTensorType::get({kDyn, kDyn, channels}, f32_); }
+  Location at(const std::string& name) { return NameLoc::get(builder_.getStringAttr(name)); }
+
+  /// Each weight is emitted once and reused (tied embeddings read one param).
+  Value param(const std::string& name, std::vector<int64_t> shape) {
+    auto it = params_.find(name);
+    if (it != params_.end()) return it->second;
+    Value value = ParamOp::create(builder_, at(name), RankedTensorType::get(shape, f32_), name);
+    params_[name] = value;
+    return value;
+  }
+
+  Value embed(Value tokens) {
+    Value table = param("embed.tokens", {spec_.vocab_size, spec_.d_model});
+    Value x = EmbeddingOp::create(builder_, at("embed"), table, tokens);
+    switch (spec_.positions) {
+      case lathe::PositionKind::Learned: {
+        Value positions = param("embed.positions", {spec_.context_length, spec_.d_model});
+        return AddPositionsOp::create(builder_, at("embed.positions"), ir::PositionKind::learned, x, positions);
+      }
+      case lathe::PositionKind::Sinusoidal:
+        return AddPositionsOp::create(builder_, at("embed.positions"), ir::PositionKind::sinusoidal, x, Value());
+      case lathe::PositionKind::Rope:
+        return x;  // applied to q and k inside attention
+    }
+    return x;
+  }
+
+  Value block(Value input, const std::string& prefix) {
+    std::map<std::string, Value> values{{"x", input}};
+    Value last = input;
+    for (const BlockNode& node : spec_.block) {
+      std::string name = prefix + node.name;
+      Value first = values.at(node.inputs.front());
+      switch (node.kind) {
+        case NodeKind::Norm: last = norm(first, name); break;
+        case NodeKind::Attention: last = attention(first, name); break;
+        case NodeKind::MLP: last = mlp(first, name); break;
+        case NodeKind::Add: last = AddOp::create(builder_, at(name), first, values.at(node.inputs[1])); break;
+      }
+      values[node.name] = last;
+    }
+    return last;
+  }
+
+  Value norm(Value x, const std::string& name) {
+    Value weight = param(name + ".weight", {spec_.d_model});
+    auto eps = builder_.getF32FloatAttr(static_cast<float>(spec_.norm_eps));
+    if (spec_.norm == NormKind::RMSNorm) return RMSNormOp::create(builder_, at(name), x, weight, eps);
+    Value bias = param(name + ".bias", {spec_.d_model});
+    return LayerNormOp::create(builder_, at(name), x, weight, bias, eps);
+  }
+
+  Value linear(Value x, const std::string& name, int64_t in, int64_t out) {
+    Value weight = param(name + ".weight", {out, in});
+    Value bias = spec_.bias ? param(name + ".bias", {out}) : Value();
+    return LinearOp::create(builder_, at(name), x, weight, bias);
+  }
+
+  /// (B,T,C) -> (B,T,heads,D), with rope when the model uses it.
+  Value heads(Value x, const std::string& name, int64_t count, bool rotate) {
+    auto type = RankedTensorType::get({kDyn, kDyn, count, spec_.head_dim()}, f32_);
+    Value split = ReshapeOp::create(builder_, at(name), type, x);
+    if (!rotate || spec_.positions != lathe::PositionKind::Rope) return split;
+    return RopeOp::create(builder_, at(name + ".rope"), split,
+                                   builder_.getF32FloatAttr(static_cast<float>(spec_.rope_theta)));
+  }
+
+  Value attention(Value x, const std::string& name) {
+    const int64_t C = spec_.d_model, D = spec_.head_dim(), H = spec_.n_heads, Hkv = spec_.n_kv_heads;
+    Value q = heads(linear(x, name + ".q", C, H * D), name + ".q", H, true);
+    Value k = heads(linear(x, name + ".k", C, Hkv * D), name + ".k", Hkv, true);
+    Value v = heads(linear(x, name + ".v", C, Hkv * D), name + ".v", Hkv, false);
+    auto scale = builder_.getF32FloatAttr(static_cast<float>(1.0 / std::sqrt(static_cast<double>(D))));
+    Value attended = AttentionOp::create(builder_, at(name), q, k, v, scale, builder_.getBoolAttr(true));
+    Value merged = ReshapeOp::create(builder_, at(name), activation(H * D), attended);
+    return linear(merged, name + ".o", H * D, C);
+  }
+
+  Value mlp(Value x, const std::string& name) {
+    const int64_t C = spec_.d_model, F = spec_.d_ff;
+    Value up = linear(x, name + ".up", C, F);
+    Value hidden;
+    if (spec_.activation == Activation::SwiGLU) {
+      Value gate = ActivationOp::create(builder_, at(name + ".gate"), ActivationKind::silu,
+                                                 linear(x, name + ".gate", C, F));
+      hidden = MulOp::create(builder_, at(name), gate, up);
+    } else {
+      hidden = ActivationOp::create(builder_, at(name + ".act"), activationKind(), up);
+    }
+    return linear(hidden, name + ".down", F, C);
+  }
+
+  ActivationKind activationKind() const {
+    switch (spec_.activation) {
+      case Activation::Gelu: return ActivationKind::gelu;
+      case Activation::GeluTanh: return ActivationKind::gelu_tanh;
+      case Activation::Relu: return ActivationKind::relu;
+      case Activation::Silu:
+      case Activation::SwiGLU: return ActivationKind::silu;
+    }
+    return ActivationKind::gelu;
+  }
+
+  const ModelSpec& spec_;
+  OpBuilder builder_;
+  Type f32_;
+  std::map<std::string, Value> params_;
+};
+
+}  // namespace
+
+OwningOpRef<ModuleOp> buildForward(MLIRContext& context, const ModelSpec& spec, int64_t max_batch, int64_t max_seq) {
+  context.loadDialect<LatheDialect, func::FuncDialect>();
+  return ForwardBuilder(context, spec).build(max_batch, max_seq);
+}
+
+}  // namespace lathe::ir

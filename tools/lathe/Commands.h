@@ -1,0 +1,22 @@
+// Subcommands of the `lathe` executable.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lathe::tool {
+
+/// Registers each subcommand on `app`; the callback runs the command and may
+/// throw any lathe error, which main() reports.
+void addCompileCommand(CLI::App& app);
+void addRunCommand(CLI::App& app);
+void addExportCommand(CLI::App& app);
+
+/// Writes `bytes` to `path` through a temporary file in the same directory,
+/// fsync and rename, so a crash never leaves a half-written file at `path`.
+void writeFileAtomically(const std::string& path, const uint8_t* bytes, size_t size);
+
+}  // namespace lathe::tool

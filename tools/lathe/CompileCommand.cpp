@@ -1,0 +1,97 @@
+// lathe compile MODEL --target cpu -o model.lathe
+#include "Commands.h"
+
+#include "lathe/codegen/ArtifactWriter.h"
+#include "lathe/frontend/Frontend.h"
+#include "lathe/ir/ModelBuilder.h"
+#include "lathe/passes/Passes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+
+namespace lathe::tool {
+namespace {
+
+struct CompileOptions {
+  std::string model;
+  std::string output = "model.lathe";
+  std::string target = "cpu";
+  int64_t max_batch = 4;
+  int64_t max_seq = 0;  // 0: the model's context length
+  uint64_t seed = 0;
+  std::string dump_lathe_ir;
+  std::string dump_kernel_ir;
+};
+
+void dumpIR(mlir::ModuleOp module, const std::string& path) {
+  if (path.empty()) return;
+  std::string text;
+  llvm::raw_string_ostream stream(text);
+  module.print(stream);
+  writeFileAtomically(path, reinterpret_cast<const uint8_t*>(text.data()), text.size());
+}
+
+void compile(const CompileOptions& options) {
+  if (options.target != "cpu")
+    throw std::runtime_error("target '" + options.target + "' is not supported yet (supported: cpu)");
+  Model model = loadModel(options.model, options.seed);
+  int64_t max_seq = options.max_seq ? options.max_seq : model.spec.context_length;
+  if (options.max_batch < 1) throw std::runtime_error("--max-batch must be at least 1");
+  if (max_seq < 1 || max_seq > model.spec.context_length)
+    throw std::runtime_error("--max-seq must lie in [1, " + std::to_string(model.spec.context_length) +
+                             "] (the model's context length), got " + std::to_string(max_seq));
+
+  mlir::MLIRContext context;
+  std::string diagnostics;
+  llvm::raw_string_ostream diagnostic_stream(diagnostics);
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic& diag) {
+    diagnostic_stream << diag.getLocation() << ": " << diag << "\n";
+    return mlir::success();
+  });
+  auto fail = [&](const std::string& stage) {
+    throw std::runtime_error("compiling '" + options.model + "' failed in " + stage + ":\n" + diagnostics);
+  };
+
+  mlir::OwningOpRef<mlir::ModuleOp> module = ir::buildForward(context, model.spec, options.max_batch, max_seq);
+  if (mlir::failed(mlir::verify(*module))) fail("IR construction");
+  dumpIR(*module, options.dump_lathe_ir);
+
+  mlir::PassManager pm(&context);
+  passes::buildKernelPipeline(pm);
+  if (mlir::failed(pm.run(*module))) fail("the kernel pipeline");
+  dumpIR(*module, options.dump_kernel_ir);
+
+  codegen::ArtifactOptions artifact_options;
+  artifact_options.target = options.target;
+  artifact_options.model_json = specToJson(model.spec);
+  std::vector<uint8_t> bytes = codegen::writeArtifact(*module, model.weights, artifact_options);
+  if (bytes.empty()) fail("artifact encoding");
+  writeFileAtomically(options.output, bytes.data(), bytes.size());
+  std::cerr << "lathe: wrote " << options.output << " (" << bytes.size() / 1024 << " KiB, target "
+            << options.target << ", max batch " << options.max_batch << ", max seq " << max_seq << ")\n";
+}
+
+}  // namespace
+
+void addCompileCommand(CLI::App& app) {
+  auto options = std::make_shared<CompileOptions>();
+  CLI::App* cmd = app.add_subcommand("compile", "Compile a model (file or directory) to an artifact");
+  cmd->add_option("model", options->model,
+                   "Lathe model file (.yaml), Lathe directory, or Hugging Face directory")->required();
+  cmd->add_option("-o,--output", options->output, "artifact to write")->capture_default_str();
+  cmd->add_option("--target", options->target, "cpu")->capture_default_str();
+  cmd->add_option("--max-batch", options->max_batch, "largest batch the artifact accepts")->capture_default_str();
+  cmd->add_option("--max-seq", options->max_seq, "longest sequence the artifact accepts (default: context length)");
+  cmd->add_option("--seed", options->seed, "seed for random weights when the model has none")->capture_default_str();
+  cmd->add_option("--dump-lathe-ir", options->dump_lathe_ir, "write the lathe dialect IR to this file");
+  cmd->add_option("--dump-kernel-ir", options->dump_kernel_ir, "write the planned kernel IR to this file");
+  cmd->callback([options] { compile(*options); });
+}
+
+}  // namespace lathe::tool

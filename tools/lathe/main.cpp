@@ -1,0 +1,22 @@
+// lathe: compile models to artifacts, run them, export weights.
+#include "Commands.h"
+
+#include <exception>
+#include <iostream>
+
+int main(int argc, char** argv) {
+  CLI::App app{"Lathe: ahead-of-time compiler and runtime for Transformer models"};
+  app.require_subcommand(1);
+  lathe::tool::addCompileCommand(app);
+  lathe::tool::addRunCommand(app);
+  lathe::tool::addExportCommand(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::cerr << "lathe: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
