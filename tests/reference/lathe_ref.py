@@ -141,6 +141,67 @@ def load_model(directory: str) -> Model:
     return Model(spec, parse_block(spec["block"]), weights)
 
 
+def canonical_shapes(spec: dict) -> Dict[str, tuple]:
+    """The weight names and shapes a spec needs, under the canonical names."""
+    C, D, V = spec["d_model"], spec["d_model"] // spec["heads"], spec["vocab_size"]
+    shapes = {"embed.tokens": (V, C)}
+    if spec["positions"] == "learned":
+        shapes["embed.positions"] = (spec["context_length"], C)
+    if not spec["tied_embeddings"]:
+        shapes["lm_head.weight"] = (V, C)
+
+    def add_norm(prefix):
+        shapes[prefix + ".weight"] = (C,)
+        if spec["norm"] == "layernorm":
+            shapes[prefix + ".bias"] = (C,)
+
+    def add_linear(prefix, out_features, in_features):
+        shapes[prefix + ".weight"] = (out_features, in_features)
+        if spec["bias"]:
+            shapes[prefix + ".bias"] = (out_features,)
+
+    for i in range(spec["layers"]):
+        for node in parse_block(spec["block"]):
+            prefix = f"layers.{i}.{node.name}"
+            if node.op == "norm":
+                add_norm(prefix)
+            elif node.op == "attention":
+                for p, rows in (("q", spec["heads"]), ("k", spec["kv_heads"]), ("v", spec["kv_heads"])):
+                    add_linear(f"{prefix}.{p}", rows * D, C)
+                add_linear(prefix + ".o", C, spec["heads"] * D)
+            elif node.op == "mlp":
+                add_linear(prefix + ".up", spec["d_ff"], C)
+                add_linear(prefix + ".down", C, spec["d_ff"])
+                if spec["activation"] == "swiglu":
+                    add_linear(prefix + ".gate", spec["d_ff"], C)
+    if spec["final_norm"]:
+        add_norm("final_norm")
+    return shapes
+
+
+def random_weights(shapes: Dict[str, tuple], seed: int) -> Dict[str, torch.Tensor]:
+    """Seeded weights that exercise every parameter: unlike a GPT-2 init, norm
+    weights are not one and biases not zero, so a misplaced one shows."""
+    gen = torch.Generator().manual_seed(seed)
+    weights = {}
+    for name in sorted(shapes):
+        shape = tuple(shapes[name])
+        noise = torch.randn(*shape, generator=gen, dtype=torch.float64)
+        if name.endswith(".bias"):
+            weights[name] = 0.1 * noise
+        elif len(shape) == 1:  # a norm weight
+            weights[name] = 1.0 + 0.1 * noise
+        elif name.startswith("embed.") or name == "lm_head.weight":
+            weights[name] = 0.3 * noise
+        else:  # a linear (out, in)
+            weights[name] = noise / math.sqrt(shape[1])
+    return weights
+
+
+def random_model(spec: dict, seed: int = 0) -> Model:
+    return Model(spec, parse_block(spec["block"]), random_weights(canonical_shapes(spec), seed))
+
+
 # ---------------------------------------------------------------------------
 # The forward pass.
 

@@ -29,50 +29,7 @@ def make_spec(**overrides) -> dict:
     return spec
 
 
-def random_model(spec: dict, seed: int = 0) -> lathe_ref.Model:
-    """A model with random weights under the canonical names (norm weights
-    random too, so a wrong name or transpose cannot hide behind a 1)."""
-    gen = torch.Generator().manual_seed(seed)
 
-    def rand(*shape, scale=0.3):
-        return torch.randn(*shape, generator=gen, dtype=torch.float64) * scale
-
-    C, D = spec["d_model"], spec["d_model"] // spec["heads"]
-    block = lathe_ref.parse_block(spec["block"])
-    w = {"embed.tokens": rand(spec["vocab_size"], C)}
-    if spec["positions"] == "learned":
-        w["embed.positions"] = rand(spec["context_length"], C)
-    if not spec["tied_embeddings"]:
-        w["lm_head.weight"] = rand(spec["vocab_size"], C)
-
-    def add_norm(prefix):
-        w[prefix + ".weight"] = 1.0 + rand(C, scale=0.1)
-        if spec["norm"] == "layernorm":
-            w[prefix + ".bias"] = rand(C, scale=0.1)
-
-    def add_linear(prefix, out_features, in_features):
-        w[prefix + ".weight"] = rand(out_features, in_features, scale=1.0 / math.sqrt(in_features))
-        if spec["bias"]:
-            w[prefix + ".bias"] = rand(out_features, scale=0.1)
-
-    for i in range(spec["layers"]):
-        for node in block:
-            prefix = f"layers.{i}.{node.name}"
-            if node.op == "norm":
-                add_norm(prefix)
-            elif node.op == "attention":
-                add_linear(prefix + ".q", spec["heads"] * D, C)
-                add_linear(prefix + ".k", spec["kv_heads"] * D, C)
-                add_linear(prefix + ".v", spec["kv_heads"] * D, C)
-                add_linear(prefix + ".o", C, spec["heads"] * D)
-            elif node.op == "mlp":
-                add_linear(prefix + ".up", spec["d_ff"], C)
-                add_linear(prefix + ".down", C, spec["d_ff"])
-                if spec["activation"] == "swiglu":
-                    add_linear(prefix + ".gate", spec["d_ff"], C)
-    if spec["final_norm"]:
-        add_norm("final_norm")
-    return lathe_ref.Model(spec, block, w)
 
 
 def random_ids(spec: dict, batch: int, length: int, seed: int = 1) -> torch.Tensor:
@@ -158,7 +115,7 @@ class ReferenceTest(unittest.TestCase):
     def test_causal(self):
         for positions in ("learned", "sinusoidal", "rope"):
             spec = make_spec(positions=positions, kv_heads=2)
-            model = random_model(spec)
+            model = lathe_ref.random_model(spec)
             ids = random_ids(spec, 2, spec["context_length"])
             changed = ids.clone()
             changed[:, -1] = (changed[:, -1] + 1) % spec["vocab_size"]
@@ -168,7 +125,7 @@ class ReferenceTest(unittest.TestCase):
 
     def test_batch_rows_are_independent(self):
         spec = make_spec(positions="rope", norm="rmsnorm", activation="swiglu", bias=False)
-        model = random_model(spec)
+        model = lathe_ref.random_model(spec)
         ids = random_ids(spec, 3, 7)
         batched = lathe_ref.forward(model, ids)
         for row in range(3):
@@ -189,7 +146,7 @@ class ReferenceTest(unittest.TestCase):
     def test_gqa_with_duplicated_kv_equals_mha(self):
         for kv_heads in (1, 2):
             gqa_spec = make_spec(positions="rope", kv_heads=kv_heads)
-            gqa = random_model(gqa_spec)
+            gqa = lathe_ref.random_model(gqa_spec)
             mha_spec = dict(gqa_spec, kv_heads=gqa_spec["heads"])
             mha_weights = dict(gqa.weights)
             group, D = gqa_spec["heads"] // kv_heads, gqa_spec["d_model"] // gqa_spec["heads"]
@@ -203,7 +160,7 @@ class ReferenceTest(unittest.TestCase):
 
     def test_layernorm_matches_torch_and_formula(self):
         spec = make_spec()
-        model = random_model(spec)
+        model = lathe_ref.random_model(spec)
         x = torch.randn(2, 5, spec["d_model"], dtype=torch.float64) * 3 + 1
         ln = torch.nn.LayerNorm(spec["d_model"], eps=spec["norm_eps"]).double()
         with torch.no_grad():
@@ -217,7 +174,7 @@ class ReferenceTest(unittest.TestCase):
 
     def test_rmsnorm_formula(self):
         spec = make_spec(norm="rmsnorm", norm_eps=1e-3)
-        model = random_model(spec)
+        model = lathe_ref.random_model(spec)
         x = torch.randn(4, spec["d_model"], dtype=torch.float64)
         weight = model.weights["layers.0.ln1.weight"]
         for row in range(4):
@@ -240,7 +197,7 @@ class ReferenceTest(unittest.TestCase):
     def test_custom_parallel_block(self):
         spec = make_spec(block=["n = norm(x)", "a = attention(n)", "m = mlp(n)", "s = add(a, m)", "out = add(x, s)"],
                          layers=1, final_norm=False)
-        model = random_model(spec)
+        model = lathe_ref.random_model(spec)
         x = torch.randn(1, 4, spec["d_model"], dtype=torch.float64)
         n = lathe_ref.norm(model, "layers.0.n", x)
         expected = x + lathe_ref.attention(model, "layers.0.a", n) + lathe_ref.mlp(model, "layers.0.m", n)
@@ -254,7 +211,7 @@ class ReferenceTest(unittest.TestCase):
     def test_hf_gpt2_writer_matches_independent_gpt2(self):
         for tied in (True, False):
             spec = make_spec(tied_embeddings=tied, heads=3, kv_heads=3, d_model=30, layers=2)
-            model = random_model(spec)
+            model = lathe_ref.random_model(spec)
             ids = random_ids(spec, 2, spec["context_length"])
             expected = lathe_ref.forward(model, ids)
             for with_prefix in (True, False):
@@ -266,7 +223,7 @@ class ReferenceTest(unittest.TestCase):
     def test_hf_llama_writer_matches_independent_llama(self):
         spec = make_spec(norm="rmsnorm", positions="rope", activation="swiglu", bias=False, kv_heads=2,
                          tied_embeddings=False, rope_theta=500.0)
-        model = random_model(spec)
+        model = lathe_ref.random_model(spec)
         ids = random_ids(spec, 2, spec["context_length"])
         with tempfile.TemporaryDirectory() as d:
             lathe_ref.write_hf_llama(d, model)
@@ -275,9 +232,9 @@ class ReferenceTest(unittest.TestCase):
     def test_hf_writer_refuses_inexpressible_models(self):
         with tempfile.TemporaryDirectory() as d:
             with self.assertRaises(ValueError):
-                lathe_ref.write_hf_gpt2(d, random_model(make_spec(positions="rope")))
+                lathe_ref.write_hf_gpt2(d, lathe_ref.random_model(make_spec(positions="rope")))
             with self.assertRaises(ValueError):
-                lathe_ref.write_hf_llama(d, random_model(make_spec()))
+                lathe_ref.write_hf_llama(d, lathe_ref.random_model(make_spec()))
 
     def test_safetensors_roundtrip_and_half_types(self):
         tensors = {"a": torch.randn(3, 4, dtype=torch.float64), "b.c": torch.randn(5, dtype=torch.float64)}
