@@ -3,6 +3,7 @@
 Run: /usr/bin/python3 tests/reference/test_reference.py
 """
 
+import json
 import math
 import os
 import struct
@@ -40,7 +41,6 @@ def random_ids(spec: dict, batch: int, length: int, seed: int = 1) -> torch.Tens
 # --- Independent Hugging Face forwards, written from the HF tensor names. ---
 
 def hf_gpt2_forward(directory: str, ids: torch.Tensor) -> torch.Tensor:
-    import json
     cfg = json.load(open(os.path.join(directory, "config.json")))
     w = lathe_ref.read_safetensors(os.path.join(directory, "model.safetensors"))
     p = "transformer." if "transformer.wte.weight" in w else ""
@@ -68,7 +68,6 @@ def hf_gpt2_forward(directory: str, ids: torch.Tensor) -> torch.Tensor:
 
 
 def hf_llama_forward(directory: str, ids: torch.Tensor) -> torch.Tensor:
-    import json
     cfg = json.load(open(os.path.join(directory, "config.json")))
     w = lathe_ref.read_safetensors(os.path.join(directory, "model.safetensors"))
     C, H, Hkv = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
