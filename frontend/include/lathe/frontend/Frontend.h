@@ -39,6 +39,10 @@ ModelSpec specFromJson(const std::string& json, const std::string& filename);
 Weights readSafetensors(const std::string& path);
 void writeSafetensors(const std::string& path, const Weights& weights);  // atomic (temp + rename)
 
+/// The tensor converted to F32 (a copy when it already is). F16 and BF16
+/// widen exactly; I32 throws ModelError naming the tensor.
+Tensor toF32(const Tensor& tensor);
+
 /// Hugging Face layout. Import converts names and layouts to Lathe's canonical ones.
 bool isHuggingFaceDir(const std::string& path);
 Model importHuggingFace(const std::string& dir);

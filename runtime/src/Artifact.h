@@ -1,0 +1,60 @@
+// A loaded, fully verified artifact: the bytes (memory-mapped file or an owned
+// 64-byte aligned copy) and the facts the verifier derived from them. After
+// construction every field the runtime reads is known to be present and
+// consistent, so sessions and devices do not re-check.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "artifact_generated.h"
+
+namespace lathe::runtime {
+
+/// Bump on every incompatible schema change; newer artifacts are refused.
+constexpr uint32_t kSchemaVersion = 1;
+
+/// What verification learned beyond the raw schema.
+struct ArtifactFacts {
+  /// [entry][input]: vocab size for token-id inputs (smallest table read by
+  /// an Embedding of that input), 0 for other inputs.
+  std::vector<std::vector<int64_t>> input_vocab;
+};
+
+class Artifact {
+public:
+  static std::shared_ptr<const Artifact> openFile(const std::string& path);
+  static std::shared_ptr<const Artifact> openMemory(const void* data, size_t size);
+  ~Artifact();
+  Artifact(const Artifact&) = delete;
+  Artifact& operator=(const Artifact&) = delete;
+
+  const fb::Artifact& root() const { return *root_; }
+  int64_t maxBatch() const { return root_->max_batch(); }
+  int64_t maxSeq() const { return root_->max_seq(); }
+  size_t entryPointCount() const { return root_->entry_points()->size(); }
+  const fb::EntryPoint& entryPoint(size_t index) const { return *root_->entry_points()->Get(index); }
+  /// Index of the entry point named `name`; throws LATHE_ERROR_NOT_FOUND.
+  size_t entryPointIndex(const std::string& name) const;
+  int64_t inputVocab(size_t entry, size_t input) const { return facts_.input_vocab[entry][input]; }
+
+  /// "[B, T, 768]".
+  static std::string shapeString(const fb::TensorSpec& spec);
+
+private:
+  struct Storage;
+  explicit Artifact(std::unique_ptr<Storage> storage);
+
+  std::unique_ptr<Storage> storage_;
+  const fb::Artifact* root_ = nullptr;
+  ArtifactFacts facts_;
+};
+
+/// Index of the input/output named `name` in `list`; throws LATHE_ERROR_NOT_FOUND naming `what` and the entry.
+size_t tensorIndex(const flatbuffers::Vector<flatbuffers::Offset<fb::TensorSpec>>& list, const std::string& name,
+                   const char* what, const fb::EntryPoint& entry);
+
+}  // namespace lathe::runtime

@@ -1,0 +1,263 @@
+// The C API over the runtime's C++ classes. Every entry point catches all
+// exceptions: failures become a status plus a thread-local message.
+#include <algorithm>
+#include <exception>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "Artifact.h"
+#include "ArtifactVerifier.h"
+#include "Error.h"
+#include "Session.h"
+#include "lathe/lathe.h"
+
+using lathe::runtime::Artifact;
+using lathe::runtime::Error;
+using lathe::runtime::Session;
+namespace fb = lathe::fb;
+
+struct lathe_artifact {
+  std::shared_ptr<const Artifact> artifact;
+  // Symbolic shape strings handed out by the info queries: [entry][input..., output...].
+  std::vector<std::vector<std::string>> shape_strings;
+};
+
+struct lathe_session {
+  std::unique_ptr<Session> session;
+};
+
+namespace {
+
+thread_local std::string last_error;
+
+lathe_status fail(lathe_status status, const std::string& message) {
+  last_error = message;
+  return status;
+}
+
+// Runs `body`, turning every exception into a status and last_error.
+template <typename Body>
+lathe_status guarded(Body&& body) {
+  try {
+    body();
+    return LATHE_OK;
+  } catch (const Error& error) {
+    return fail(error.status(), error.what());
+  } catch (const std::bad_alloc&) {
+    return fail(LATHE_ERROR_OUT_OF_MEMORY, "out of memory");
+  } catch (const std::exception& error) {
+    return fail(LATHE_ERROR_INTERNAL, std::string("internal error: ") + error.what());
+  } catch (...) {
+    return fail(LATHE_ERROR_INTERNAL, "internal error: unknown exception");
+  }
+}
+
+void require(const void* pointer, const char* name) {
+  if (pointer == nullptr) throw Error(LATHE_ERROR_INVALID_ARGUMENT, std::string(name) + " is null");
+}
+
+lathe_artifact* wrap(std::shared_ptr<const Artifact> artifact) {
+  auto handle = std::make_unique<lathe_artifact>();
+  for (size_t e = 0; e < artifact->entryPointCount(); ++e) {
+    const fb::EntryPoint& entry = artifact->entryPoint(e);
+    std::vector<std::string> shapes;
+    if (entry.inputs() != nullptr) {
+      for (const fb::TensorSpec* spec : *entry.inputs()) shapes.push_back(Artifact::shapeString(*spec));
+    }
+    for (const fb::TensorSpec* spec : *entry.outputs()) shapes.push_back(Artifact::shapeString(*spec));
+    handle->shape_strings.push_back(std::move(shapes));
+  }
+  handle->artifact = std::move(artifact);
+  return handle.release();
+}
+
+const flatbuffers::Vector<flatbuffers::Offset<fb::TensorSpec>>* tensorList(const fb::EntryPoint& entry, bool inputs) {
+  return inputs ? entry.inputs() : entry.outputs();
+}
+
+lathe_status tensorCount(const lathe_artifact* artifact, const char* entry, bool inputs, size_t* count) {
+  return guarded([&] {
+    require(artifact, "artifact");
+    require(entry, "entry");
+    require(count, "count");
+    const Artifact& a = *artifact->artifact;
+    const auto* list = tensorList(a.entryPoint(a.entryPointIndex(entry)), inputs);
+    *count = list == nullptr ? 0 : list->size();
+  });
+}
+
+lathe_status tensorInfo(const lathe_artifact* artifact, const char* entry, size_t index, bool inputs,
+                        const char** name, lathe_dtype* dtype, const char** shape) {
+  return guarded([&] {
+    require(artifact, "artifact");
+    require(entry, "entry");
+    const Artifact& a = *artifact->artifact;
+    const size_t e = a.entryPointIndex(entry);
+    const fb::EntryPoint& entry_point = a.entryPoint(e);
+    const auto* list = tensorList(entry_point, inputs);
+    const size_t count = list == nullptr ? 0 : list->size();
+    if (index >= count) {
+      throw Error(LATHE_ERROR_NOT_FOUND, std::string(inputs ? "input" : "output") + " index " + std::to_string(index) +
+                                             " is out of range; entry point '" + entry + "' has " +
+                                             std::to_string(count));
+    }
+    const fb::TensorSpec& spec = *list->Get(static_cast<flatbuffers::uoffset_t>(index));
+    const size_t input_count = entry_point.inputs() == nullptr ? 0 : entry_point.inputs()->size();
+    if (name != nullptr) *name = spec.name()->c_str();
+    if (dtype != nullptr) *dtype = static_cast<lathe_dtype>(spec.dtype());
+    if (shape != nullptr) *shape = artifact->shape_strings[e][inputs ? index : input_count + index].c_str();
+  });
+}
+
+const char* stringOr(const flatbuffers::String* text) { return text == nullptr ? "" : text->c_str(); }
+
+}  // namespace
+
+extern "C" {
+
+LATHE_API const char* lathe_last_error(void) { return last_error.c_str(); }
+
+LATHE_API const char* lathe_status_name(lathe_status status) {
+  switch (status) {
+    case LATHE_OK: return "LATHE_OK";
+    case LATHE_ERROR_INVALID_ARGUMENT: return "LATHE_ERROR_INVALID_ARGUMENT";
+    case LATHE_ERROR_NOT_FOUND: return "LATHE_ERROR_NOT_FOUND";
+    case LATHE_ERROR_IO: return "LATHE_ERROR_IO";
+    case LATHE_ERROR_INVALID_ARTIFACT: return "LATHE_ERROR_INVALID_ARTIFACT";
+    case LATHE_ERROR_UNSUPPORTED: return "LATHE_ERROR_UNSUPPORTED";
+    case LATHE_ERROR_OUT_OF_MEMORY: return "LATHE_ERROR_OUT_OF_MEMORY";
+    case LATHE_ERROR_INVALID_STATE: return "LATHE_ERROR_INVALID_STATE";
+    case LATHE_ERROR_INTERNAL: return "LATHE_ERROR_INTERNAL";
+  }
+  return "LATHE_STATUS_UNKNOWN";
+}
+
+LATHE_API uint32_t lathe_schema_version(void) { return lathe::runtime::kSchemaVersion; }
+
+LATHE_API lathe_status lathe_artifact_open(const char* path, lathe_artifact** out) {
+  return guarded([&] {
+    require(path, "path");
+    require(out, "out");
+    *out = nullptr;
+    *out = wrap(Artifact::openFile(path));
+  });
+}
+
+LATHE_API lathe_status lathe_artifact_open_memory(const void* data, size_t size, lathe_artifact** out) {
+  return guarded([&] {
+    require(out, "out");
+    *out = nullptr;
+    *out = wrap(Artifact::openMemory(data, size));
+  });
+}
+
+LATHE_API void lathe_artifact_close(lathe_artifact* artifact) { delete artifact; }
+
+LATHE_API const char* lathe_artifact_target(const lathe_artifact* artifact) {
+  return artifact ? stringOr(artifact->artifact->root().target()) : nullptr;
+}
+LATHE_API const char* lathe_artifact_producer(const lathe_artifact* artifact) {
+  return artifact ? stringOr(artifact->artifact->root().producer()) : nullptr;
+}
+LATHE_API const char* lathe_artifact_model_json(const lathe_artifact* artifact) {
+  return artifact ? stringOr(artifact->artifact->root().model_json()) : nullptr;
+}
+LATHE_API int64_t lathe_artifact_max_batch(const lathe_artifact* artifact) {
+  return artifact ? artifact->artifact->maxBatch() : 0;
+}
+LATHE_API int64_t lathe_artifact_max_seq(const lathe_artifact* artifact) {
+  return artifact ? artifact->artifact->maxSeq() : 0;
+}
+LATHE_API size_t lathe_artifact_entry_point_count(const lathe_artifact* artifact) {
+  return artifact ? artifact->artifact->entryPointCount() : 0;
+}
+LATHE_API const char* lathe_artifact_entry_point_name(const lathe_artifact* artifact, size_t index) {
+  if (artifact == nullptr || index >= artifact->artifact->entryPointCount()) return nullptr;
+  return artifact->artifact->entryPoint(index).name()->c_str();
+}
+
+LATHE_API lathe_status lathe_artifact_input_count(const lathe_artifact* artifact, const char* entry, size_t* count) {
+  return tensorCount(artifact, entry, true, count);
+}
+LATHE_API lathe_status lathe_artifact_output_count(const lathe_artifact* artifact, const char* entry, size_t* count) {
+  return tensorCount(artifact, entry, false, count);
+}
+LATHE_API lathe_status lathe_artifact_input_info(const lathe_artifact* artifact, const char* entry, size_t index,
+                                                 const char** name, lathe_dtype* dtype, const char** shape) {
+  return tensorInfo(artifact, entry, index, true, name, dtype, shape);
+}
+LATHE_API lathe_status lathe_artifact_output_info(const lathe_artifact* artifact, const char* entry, size_t index,
+                                                  const char** name, lathe_dtype* dtype, const char** shape) {
+  return tensorInfo(artifact, entry, index, false, name, dtype, shape);
+}
+
+LATHE_API lathe_status lathe_session_create(const lathe_artifact* artifact, const char* device, lathe_session** out) {
+  return guarded([&] {
+    require(artifact, "artifact");
+    require(device, "device");
+    require(out, "out");
+    *out = nullptr;
+    auto session = std::make_unique<Session>(artifact->artifact, device);
+    *out = new lathe_session{std::move(session)};
+  });
+}
+
+LATHE_API void lathe_session_destroy(lathe_session* session) { delete session; }
+
+LATHE_API lathe_status lathe_session_set_input(lathe_session* session, const char* entry, const char* name,
+                                               lathe_dtype dtype, const int64_t* shape, size_t rank,
+                                               const void* data) {
+  return guarded([&] {
+    require(session, "session");
+    require(entry, "entry");
+    require(name, "name");
+    if (rank > 0) require(shape, "shape");
+    if (lathe::runtime::dtypeSize(static_cast<fb::DType>(dtype)) == 0) {
+      throw Error(LATHE_ERROR_INVALID_ARGUMENT, "unknown dtype " + std::to_string(static_cast<int>(dtype)));
+    }
+    session->session->setInput(entry, name, static_cast<fb::DType>(dtype), std::vector<int64_t>(shape, shape + rank),
+                               data);
+  });
+}
+
+LATHE_API lathe_status lathe_session_run(lathe_session* session, const char* entry) {
+  return guarded([&] {
+    require(session, "session");
+    require(entry, "entry");
+    session->session->run(entry);
+  });
+}
+
+LATHE_API lathe_status lathe_session_output_shape(const lathe_session* session, const char* entry, const char* name,
+                                                  int64_t* shape_out, size_t* rank) {
+  return guarded([&] {
+    require(session, "session");
+    require(entry, "entry");
+    require(name, "name");
+    require(rank, "rank");
+    const std::vector<int64_t> shape = session->session->outputShape(entry, name);
+    const size_t capacity = *rank;
+    *rank = shape.size();
+    if (capacity < shape.size()) {
+      throw Error(LATHE_ERROR_INVALID_ARGUMENT, "output '" + std::string(name) + "' has rank " +
+                                                    std::to_string(shape.size()) + "; shape_out holds only " +
+                                                    std::to_string(capacity));
+    }
+    if (!shape.empty()) require(shape_out, "shape_out");
+    std::copy(shape.begin(), shape.end(), shape_out);
+  });
+}
+
+LATHE_API lathe_status lathe_session_read_output(const lathe_session* session, const char* entry, const char* name,
+                                                 void* dst, size_t bytes) {
+  return guarded([&] {
+    require(session, "session");
+    require(entry, "entry");
+    require(name, "name");
+    session->session->readOutput(entry, name, dst, bytes);
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,41 @@
+#include "Device.h"
+
+#include "CpuDevice.h"
+#include "Error.h"
+
+namespace lathe::runtime {
+
+std::unique_ptr<Buffer> Device::importConstant(const void* data, size_t bytes) {
+  std::unique_ptr<Buffer> buffer = allocate(bytes);
+  upload(*buffer, data, bytes);
+  return buffer;
+}
+
+namespace {
+
+// "cuda:1" -> "cuda"; the index must be a plain non-negative number.
+std::string deviceKind(const std::string& spec) {
+  const size_t colon = spec.find(':');
+  if (colon == std::string::npos) return spec;
+  const std::string index = spec.substr(colon + 1);
+  if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos) {
+    throw Error(LATHE_ERROR_INVALID_ARGUMENT, "bad device '" + spec + "': expected KIND or KIND:INDEX");
+  }
+  return spec.substr(0, colon);
+}
+
+}  // namespace
+
+std::unique_ptr<Device> createDevice(const std::string& spec) {
+  const std::string kind = deviceKind(spec);
+  if (kind == "cpu") {
+    if (kind != spec) throw Error(LATHE_ERROR_INVALID_ARGUMENT, "bad device '" + spec + "': the cpu has no index");
+    return makeCpuDevice();
+  }
+  if (kind == "vulkan" || kind == "cuda") {
+    throw Error(LATHE_ERROR_UNSUPPORTED, "device '" + kind + "' is not available in this build");
+  }
+  throw Error(LATHE_ERROR_INVALID_ARGUMENT, "unknown device '" + spec + "' (known: cpu, vulkan[:N], cuda[:N])");
+}
+
+}  // namespace lathe::runtime

@@ -1,0 +1,63 @@
+// The device abstraction: buffers are device handles, and a device runs a
+// prepared entry point of a verified artifact. Backends live in targets/<kind>/.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "artifact_generated.h"
+
+namespace lathe::runtime {
+
+/// Device memory. Only the device that made it knows what is inside.
+class Buffer {
+public:
+  explicit Buffer(size_t bytes) : bytes_(bytes) {}
+  virtual ~Buffer() = default;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  size_t bytes() const { return bytes_; }
+
+private:
+  size_t bytes_;
+};
+
+/// An entry point translated once into the device's own form.
+class PreparedEntry {
+public:
+  virtual ~PreparedEntry() = default;
+};
+
+/// The buffers a run reads and writes, indexed like the artifact's BufferRefs.
+struct Bindings {
+  Buffer* arena = nullptr;
+  std::vector<Buffer*> weights;
+  std::vector<Buffer*> inputs;
+  std::vector<Buffer*> outputs;
+};
+
+class Device {
+public:
+  virtual ~Device() = default;
+  /// The artifact target this device runs: "cpu".
+  virtual std::string kind() const = 0;
+  /// 64-byte aligned, uninitialized. Throws Error(LATHE_ERROR_OUT_OF_MEMORY).
+  virtual std::unique_ptr<Buffer> allocate(size_t bytes) = 0;
+  /// A read-only buffer holding `bytes` from host memory that outlives the
+  /// buffer (the artifact's weights); a device may use the memory in place.
+  virtual std::unique_ptr<Buffer> importConstant(const void* data, size_t bytes);
+  virtual void upload(Buffer& dst, const void* src, size_t bytes) = 0;
+  virtual void download(const Buffer& src, void* dst, size_t bytes) = 0;
+  /// `entry` must come from a verified artifact that outlives the result.
+  virtual std::unique_ptr<PreparedEntry> prepare(const fb::EntryPoint& entry) = 0;
+  /// Runs every dispatch in order with the call's batch B and sequence T.
+  virtual void run(const PreparedEntry& entry, const Bindings& bindings, int64_t B, int64_t T) = 0;
+};
+
+/// "cpu" (others, e.g. "cuda:0", are refused with "not available in this build").
+std::unique_ptr<Device> createDevice(const std::string& spec);
+
+}  // namespace lathe::runtime

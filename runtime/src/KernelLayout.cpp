@@ -1,0 +1,150 @@
+#include "KernelLayout.h"
+
+namespace lathe::runtime {
+namespace {
+
+using fb::DType;
+using fb::KernelKind;
+
+constexpr auto kF32 = DType::F32;
+
+OperandLayout read(const char* name, std::vector<int> dims, WeightShape weight = WeightShape::ElementCount) {
+  return {name, Access::Read, kF32, std::move(dims), weight, std::nullopt};
+}
+OperandLayout write(const char* name, std::vector<int> dims, Access access = Access::Write) {
+  return {name, access, kF32, std::move(dims), WeightShape::Forbidden, std::nullopt};
+}
+
+std::string checkBool(const char* name, int64_t value) {
+  if (value == 0 || value == 1) return "";
+  return std::string("int param '") + name + "' must be 0 or 1, got " + std::to_string(value);
+}
+
+std::string checkRange(const char* name, int64_t value, int64_t max) {
+  if (value >= 0 && value <= max) return "";
+  return std::string("int param '") + name + "' must be in [0, " + std::to_string(max) + "], got " +
+         std::to_string(value);
+}
+
+constexpr int64_t kMaxAct = 4;  // lathe::cpu::Act::Silu
+
+}  // namespace
+
+const KernelSignature* kernelSignature(KernelKind kind) {
+  static const KernelSignature kEmbedding{"Embedding", {"rows", "C"}, {}, {}};
+  static const KernelSignature kAddPositions{"AddPositions", {"B", "T", "C"}, {"mode"}, {}};
+  static const KernelSignature kLayerNorm{"LayerNorm", {"rows", "C"}, {"has_bias"}, {"eps"}};
+  static const KernelSignature kRMSNorm{"RMSNorm", {"rows", "C"}, {}, {"eps"}};
+  static const KernelSignature kGemm{"Gemm", {"M", "N", "K"}, {"trans_b", "act", "has_bias", "has_residual"}, {}};
+  static const KernelSignature kRope{"Rope", {"B", "T", "H", "D"}, {}, {"theta"}};
+  static const KernelSignature kAttention{"Attention", {"B", "T", "H", "Hkv", "D"}, {"causal"}, {"scale"}};
+  static const KernelSignature kUnary{"Unary", {"n"}, {"act"}, {}};
+  static const KernelSignature kBinary{"Binary", {"n"}, {"op"}, {}};
+  static const KernelSignature kSwiGLU{"SwiGLU", {"n"}, {}, {}};
+  switch (kind) {
+    case KernelKind::Embedding: return &kEmbedding;
+    case KernelKind::AddPositions: return &kAddPositions;
+    case KernelKind::LayerNorm: return &kLayerNorm;
+    case KernelKind::RMSNorm: return &kRMSNorm;
+    case KernelKind::Gemm: return &kGemm;
+    case KernelKind::Rope: return &kRope;
+    case KernelKind::Attention: return &kAttention;
+    case KernelKind::Unary: return &kUnary;
+    case KernelKind::Binary: return &kBinary;
+    case KernelKind::SwiGLU: return &kSwiGLU;
+  }
+  return nullptr;
+}
+
+std::string checkIntParams(KernelKind kind, const std::vector<int64_t>& ints) {
+  switch (kind) {
+    case KernelKind::AddPositions: return checkBool("mode", ints[0]);
+    case KernelKind::LayerNorm: return checkBool("has_bias", ints[0]);
+    case KernelKind::Gemm: {
+      std::string error = checkBool("trans_b", ints[0]);
+      if (error.empty()) error = checkRange("act", ints[1], kMaxAct);
+      if (error.empty()) error = checkBool("has_bias", ints[2]);
+      if (error.empty()) error = checkBool("has_residual", ints[3]);
+      return error;
+    }
+    case KernelKind::Attention: return checkBool("causal", ints[0]);
+    case KernelKind::Unary: return checkRange("act", ints[0], kMaxAct);
+    case KernelKind::Binary: return checkBool("op", ints[0]);
+    default: return "";
+  }
+}
+
+std::vector<OperandLayout> operandLayout(KernelKind kind, const std::vector<int64_t>& ints) {
+  switch (kind) {
+    case KernelKind::Embedding: {
+      OperandLayout ids{"ids", Access::Read, DType::I32, {0}, WeightShape::Forbidden, fb::BufferSpace::Input};
+      OperandLayout table{"table", Access::Read, kF32, {1}, WeightShape::EmbeddingTable, fb::BufferSpace::Weight};
+      return {ids, table, write("out", {0, 1})};
+    }
+    case KernelKind::AddPositions: {
+      std::vector<OperandLayout> ops{write("x", {0, 1, 2}, Access::ReadWrite)};
+      if (ints[0] == 0) {
+        ops.push_back({"pos", Access::Read, kF32, {2}, WeightShape::PositionTable, fb::BufferSpace::Weight});
+      }
+      return ops;
+    }
+    case KernelKind::LayerNorm: {
+      std::vector<OperandLayout> ops{read("x", {0, 1}), read("w", {1}, WeightShape::Exact)};
+      if (ints[0] == 1) ops.push_back(read("b", {1}, WeightShape::Exact));
+      ops.push_back(write("y", {0, 1}));
+      return ops;
+    }
+    case KernelKind::RMSNorm:
+      return {read("x", {0, 1}), read("w", {1}, WeightShape::Exact), write("y", {0, 1})};
+    case KernelKind::Gemm: {
+      const bool trans_b = ints[0] == 1;
+      std::vector<OperandLayout> ops{read("A", {0, 2}),
+                                     read("B", trans_b ? std::vector<int>{1, 2} : std::vector<int>{2, 1},
+                                          WeightShape::Exact),
+                                     write("C", {0, 1})};
+      if (ints[2] == 1) ops.push_back(read("bias", {1}, WeightShape::Exact));
+      if (ints[3] == 1) ops.push_back(read("residual", {0, 1}));
+      return ops;
+    }
+    case KernelKind::Rope:
+      return {write("x", {0, 1, 2, 3}, Access::ReadWrite)};
+    case KernelKind::Attention:
+      return {read("q", {0, 1, 2, 4}), read("k", {0, 1, 3, 4}), read("v", {0, 1, 3, 4}),
+              write("out", {0, 1, 2, 4})};
+    case KernelKind::Unary:
+      return {read("x", {0}), write("y", {0})};
+    case KernelKind::Binary:
+      return {read("a", {0}), read("b", {0}), write("y", {0})};
+    case KernelKind::SwiGLU:
+      return {read("gate", {0}), read("up", {0}), write("y", {0})};
+  }
+  return {};
+}
+
+std::optional<int64_t> evaluateDim(const fb::Dim& dim, int64_t B, int64_t T) {
+  int64_t value = dim.coefficient();
+  for (int i = 0; i < dim.b_pow(); ++i) {
+    if (__builtin_mul_overflow(value, B, &value)) return std::nullopt;
+  }
+  for (int i = 0; i < dim.t_pow(); ++i) {
+    if (__builtin_mul_overflow(value, T, &value)) return std::nullopt;
+  }
+  return value;
+}
+
+int64_t evaluateVerifiedDim(const fb::Dim& dim, int64_t B, int64_t T) {
+  return *evaluateDim(dim, B, T);
+}
+
+std::string dimToString(const fb::Dim& dim) {
+  std::string text;
+  auto append = [&](const std::string& factor) { text += (text.empty() ? "" : "*") + factor; };
+  if (dim.coefficient() != 1 || (dim.b_pow() == 0 && dim.t_pow() == 0)) append(std::to_string(dim.coefficient()));
+  if (dim.b_pow() == 1) append("B");
+  if (dim.b_pow() > 1) append("B^" + std::to_string(dim.b_pow()));
+  if (dim.t_pow() == 1) append("T");
+  if (dim.t_pow() > 1) append("T^" + std::to_string(dim.t_pow()));
+  return text;
+}
+
+}  // namespace lathe::runtime

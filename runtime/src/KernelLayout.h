@@ -1,0 +1,62 @@
+// What each kernel kind of the artifact schema expects: dims, int and float
+// params, and the operands with their access, dtype and shape (as indices into
+// the dispatch's dims). Shared by the verifier and the device backends so the
+// two can never disagree.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "artifact_generated.h"
+
+namespace lathe::runtime {
+
+struct KernelSignature {
+  const char* name;
+  std::vector<const char*> dim_names;
+  std::vector<const char*> int_names;
+  std::vector<const char*> float_names;
+};
+
+/// Nullptr for a kind this runtime does not know.
+const KernelSignature* kernelSignature(fb::KernelKind kind);
+
+enum class Access { Read, Write, ReadWrite };
+
+/// How a weight bound to an operand must be shaped.
+enum class WeightShape {
+  Exact,          // exactly the operand's dims
+  ElementCount,   // any shape with the operand's element count
+  EmbeddingTable, // (vocab, dims[C]) for any vocab >= 1
+  PositionTable,  // (P, dims[C]) with P >= the largest T
+  Forbidden       // the operand may not be a weight
+};
+
+struct OperandLayout {
+  const char* name;
+  Access access;
+  fb::DType dtype;
+  std::vector<int> dims;  // the operand's shape, as indices into Dispatch.dims
+  WeightShape weight_shape;
+  /// The space the operand must live in, if it is restricted (token ids: Input).
+  std::optional<fb::BufferSpace> required_space;
+};
+
+/// The operands of `kind` for the given int params (which select optional
+/// operands). The ints must already have the count kernelSignature() names;
+/// their values are checked by checkIntParams().
+std::vector<OperandLayout> operandLayout(fb::KernelKind kind, const std::vector<int64_t>& ints);
+
+/// Empty if the int params have legal values, else what is wrong.
+std::string checkIntParams(fb::KernelKind kind, const std::vector<int64_t>& ints);
+
+/// coefficient * B^b_pow * T^t_pow; nullopt on overflow.
+std::optional<int64_t> evaluateDim(const fb::Dim& dim, int64_t B, int64_t T);
+/// The same for a dim already verified not to overflow at max_batch/max_seq.
+int64_t evaluateVerifiedDim(const fb::Dim& dim, int64_t B, int64_t T);
+/// "B", "4*T", "768", "3*B*T^2".
+std::string dimToString(const fb::Dim& dim);
+
+}  // namespace lathe::runtime
