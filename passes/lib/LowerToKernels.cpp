@@ -35,44 +35,44 @@ void addOneToOne(RewritePatternSet& patterns, Build build) {
 void populateLoweringPatterns(RewritePatternSet& patterns) {
   using R = ConversionPatternRewriter;
   addOneToOne<lir::EmbeddingOp>(patterns, [](lir::EmbeddingOp op, auto a, R& r) -> Value {
-    return r.create<lk::EmbeddingOp>(op.getLoc(), op.getType(), a.getTable(), a.getIds());
+    return lk::EmbeddingOp::create(r, op.getLoc(), op.getType(), a.getTable(), a.getIds());
   });
   addOneToOne<lir::AddPositionsOp>(patterns, [](lir::AddPositionsOp op, auto a, R& r) -> Value {
-    return r.create<lk::AddPositionsOp>(op.getLoc(), op.getType(), op.getKindAttr(), a.getInput(), a.getTable());
+    return lk::AddPositionsOp::create(r, op.getLoc(), op.getType(), op.getKindAttr(), a.getInput(), a.getTable());
   });
   addOneToOne<lir::LayerNormOp>(patterns, [](lir::LayerNormOp op, auto a, R& r) -> Value {
-    return r.create<lk::LayerNormOp>(op.getLoc(), op.getType(), a.getInput(), a.getWeight(), a.getBias(),
+    return lk::LayerNormOp::create(r, op.getLoc(), op.getType(), a.getInput(), a.getWeight(), a.getBias(),
                                      op.getEpsAttr());
   });
   addOneToOne<lir::RMSNormOp>(patterns, [](lir::RMSNormOp op, auto a, R& r) -> Value {
-    return r.create<lk::RMSNormOp>(op.getLoc(), op.getType(), a.getInput(), a.getWeight(), op.getEpsAttr());
+    return lk::RMSNormOp::create(r, op.getLoc(), op.getType(), a.getInput(), a.getWeight(), op.getEpsAttr());
   });
   addOneToOne<lir::LinearOp>(patterns, [](lir::LinearOp op, auto a, R& r) -> Value {
-    return r.create<lk::GemmOp>(op.getLoc(), op.getType(), a.getInput(), a.getWeight(), a.getBias(),
+    return lk::GemmOp::create(r, op.getLoc(), op.getType(), a.getInput(), a.getWeight(), a.getBias(),
                                 /*residual=*/Value(), /*activation=*/nullptr);
   });
   addOneToOne<lir::ActivationOp>(patterns, [](lir::ActivationOp op, auto a, R& r) -> Value {
-    return r.create<lk::UnaryOp>(op.getLoc(), op.getType(), op.getKindAttr(), a.getInput());
+    return lk::UnaryOp::create(r, op.getLoc(), op.getType(), op.getKindAttr(), a.getInput());
   });
   addOneToOne<lir::AddOp>(patterns, [](lir::AddOp op, auto a, R& r) -> Value {
     auto kind = lk::BinaryKindAttr::get(op.getContext(), lk::BinaryKind::add);
-    return r.create<lk::BinaryOp>(op.getLoc(), op.getType(), kind, a.getLhs(), a.getRhs());
+    return lk::BinaryOp::create(r, op.getLoc(), op.getType(), kind, a.getLhs(), a.getRhs());
   });
   addOneToOne<lir::MulOp>(patterns, [](lir::MulOp op, auto a, R& r) -> Value {
     auto kind = lk::BinaryKindAttr::get(op.getContext(), lk::BinaryKind::mul);
-    return r.create<lk::BinaryOp>(op.getLoc(), op.getType(), kind, a.getLhs(), a.getRhs());
+    return lk::BinaryOp::create(r, op.getLoc(), op.getType(), kind, a.getLhs(), a.getRhs());
   });
   addOneToOne<lir::SwiGLUOp>(patterns, [](lir::SwiGLUOp op, auto a, R& r) -> Value {
-    return r.create<lk::SwiGLUOp>(op.getLoc(), op.getType(), a.getGate(), a.getUp());
+    return lk::SwiGLUOp::create(r, op.getLoc(), op.getType(), a.getGate(), a.getUp());
   });
   addOneToOne<lir::ReshapeOp>(patterns, [](lir::ReshapeOp op, auto a, R& r) -> Value {
-    return r.create<lk::ViewOp>(op.getLoc(), op.getType(), a.getInput());
+    return lk::ViewOp::create(r, op.getLoc(), op.getType(), a.getInput());
   });
   addOneToOne<lir::RopeOp>(patterns, [](lir::RopeOp op, auto a, R& r) -> Value {
-    return r.create<lk::RopeOp>(op.getLoc(), op.getType(), a.getInput(), op.getThetaAttr());
+    return lk::RopeOp::create(r, op.getLoc(), op.getType(), a.getInput(), op.getThetaAttr());
   });
   addOneToOne<lir::AttentionOp>(patterns, [](lir::AttentionOp op, auto a, R& r) -> Value {
-    return r.create<lk::AttentionOp>(op.getLoc(), op.getType(), a.getQuery(), a.getKey(), a.getValue(),
+    return lk::AttentionOp::create(r, op.getLoc(), op.getType(), a.getQuery(), a.getKey(), a.getValue(),
                                      op.getScaleAttr(), op.getCausalAttr());
   });
 }
