@@ -107,6 +107,9 @@ private:
   static passes::SymbolicDim dim(Value v, int64_t i) {
     return passes::symbolicDim(cast<RankedTensorType>(v.getType()), i);
   }
+  static passes::SymbolicDim channels(Value v) {
+    return dim(v, cast<RankedTensorType>(v.getType()).getRank() - 1);
+  }
   static passes::SymbolicDim numel(Value v) {
     auto type = cast<RankedTensorType>(v.getType());
     return passes::symbolicProduct(type, 0, type.getRank());
@@ -127,7 +130,7 @@ private:
           return r;
         })
         .Case([](lk::LayerNormOp k) {
-          Record r{fb::KernelKind::LayerNorm, {k.getInput(), k.getWeight()}, {rows(k.getInput()), dim(k.getInput(), -1)},
+          Record r{fb::KernelKind::LayerNorm, {k.getInput(), k.getWeight()}, {rows(k.getInput()), channels(k.getInput())},
                    {k.getBias() ? 1 : 0}, {k.getEps().convertToFloat()}};
           if (k.getBias()) r.buffers.push_back(k.getBias());
           r.buffers.push_back(k.getResult());
@@ -135,7 +138,7 @@ private:
         })
         .Case([](lk::RMSNormOp k) {
           return Record{fb::KernelKind::RMSNorm, {k.getInput(), k.getWeight(), k.getResult()},
-                        {rows(k.getInput()), dim(k.getInput(), -1)}, {}, {k.getEps().convertToFloat()}};
+                        {rows(k.getInput()), channels(k.getInput())}, {}, {k.getEps().convertToFloat()}};
         })
         .Case([](lk::GemmOp k) {
           auto b = cast<RankedTensorType>(k.getB().getType());

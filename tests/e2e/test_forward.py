@@ -251,23 +251,27 @@ class Suite:
             path = self.bad_model_file(what, [
                 "name: bad_value", "vocab_size: 64", "context_length: 8", "d_model: 16", "layers: 1",
                 "heads: 2", "kv_heads: 2", "d_ff: 32", "norm: layernorm", "positions: learned",
-                "activation: tanhh", "bias: true"])
+                "activation: tanhh", "bias: true", "tied_embeddings: true"])
             return self.expect_error(["compile", path, "--target", "cpu", "-o", out + ".lathe"],
                                      r"yaml_bad_value\.yaml:11\b", what)
         if what == "yaml_heads_do_not_divide":
             path = self.bad_model_file(what, [
                 "name: bad_heads", "vocab_size: 64", "context_length: 8", "d_model: 30", "layers: 1",
-                "heads: 4", "kv_heads: 4", "d_ff: 32"])
+                "heads: 4", "kv_heads: 4", "d_ff: 32", *self.REQUIRED_CHOICES])
             return self.expect_error(["compile", path, "--target", "cpu", "-o", out + ".lathe"],
                                      r"yaml_heads_do_not_divide\.yaml:(4|6)\b", what)
         if what == "yaml_undefined_block_value":
             path = self.bad_model_file(what, [
                 "name: bad_block", "vocab_size: 64", "context_length: 8", "d_model: 16", "layers: 1",
                 "heads: 2", "kv_heads: 2", "d_ff: 32", "block:", '  - "n = norm(x)"', '  - "a = attention(m)"',
-                '  - "out = add(x, a)"'])
+                '  - "out = add(x, a)"', *self.REQUIRED_CHOICES])
             return self.expect_error(["compile", path, "--target", "cpu", "-o", out + ".lathe"],
                                      r"yaml_undefined_block_value\.yaml:11\b", what)
         raise AssertionError(what)
+
+    # The keys every model file must state, appended after the line under test.
+    REQUIRED_CHOICES = ("norm: layernorm", "positions: learned", "activation: gelu", "bias: true",
+                        "tied_embeddings: true")
 
     ERRORS = ("token_out_of_range", "token_file_out_of_range", "longer_than_context", "missing_model_file",
               "missing_artifact", "yaml_syntax", "yaml_bad_value", "yaml_heads_do_not_divide",

@@ -1,6 +1,8 @@
 // lathe: compile models to artifacts, run them, export weights.
 #include "Commands.h"
 
+#include "lathe/frontend/ModelSpec.h"
+
 #include <exception>
 #include <iostream>
 
@@ -14,6 +16,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const lathe::ModelError& e) {
+    std::cerr << e.what() << "\n";  // already "file:line:col: error: ..."
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "lathe: error: " << e.what() << "\n";
     return 1;
