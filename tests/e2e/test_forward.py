@@ -178,9 +178,11 @@ class Suite:
 
     def hf_case(self, layout: str) -> str:
         if layout.startswith("gpt2"):
-            model = lathe_ref.random_model(self.hf_spec("gpt2_tiny"), seed=7)
+            spec = self.hf_spec("gpt2_tiny")
+            spec["tied_embeddings"] = layout != "gpt2_untied"  # an untied head sits beside transformer.*
+            model = lathe_ref.random_model(spec, seed=7)
             directory = self.dir_for("hf", layout)
-            lathe_ref.write_hf_gpt2(directory, model, with_prefix=(layout == "gpt2_prefix"))
+            lathe_ref.write_hf_gpt2(directory, model, with_prefix=(layout != "gpt2_no_prefix"))
         else:
             model = lathe_ref.random_model(self.hf_spec("llama_tiny"), seed=8)
             directory = self.dir_for("hf", layout)
@@ -206,11 +208,25 @@ class Suite:
             raise CaseFailure(f"{what}: stderr does not match /{must_mention}/: {message[-300:]}")
         return f"exit {result.returncode}: {message.splitlines()[0][:120]}"
 
-    def bad_model_file(self, name: str, lines) -> str:
-        path = os.path.join(self.dir_for("err", name), name + ".yaml")
+    # A valid model file; each error case changes lines (1-based) or appends some.
+    VALID_MODEL_FILE = ["name: bad", "vocab_size: 64", "context_length: 8", "d_model: 16", "layers: 1", "heads: 2",
+                        "kv_heads: 2", "d_ff: 32", "norm: layernorm", "positions: learned", "activation: gelu",
+                        "bias: true", "tied_embeddings: true"]
+
+    def write_model_file(self, what: str, changed_lines: dict, appended: list) -> str:
+        lines = list(self.VALID_MODEL_FILE)
+        for number, text in changed_lines.items():
+            lines[number - 1] = text
+        path = os.path.join(self.dir_for("err", what), what + ".yaml")
         with open(path, "w") as f:
-            f.write("\n".join(lines) + "\n")
+            f.write("\n".join(lines + appended) + "\n")
         return path
+
+    def expect_model_file_error(self, what: str, changed_lines: dict, appended: list, line_pattern: str) -> str:
+        path = self.write_model_file(what, changed_lines, appended)
+        artifact = os.path.join(os.path.dirname(path), "model.lathe")
+        return self.expect_error(["compile", path, "--target", "cpu", "-o", artifact],
+                                 rf"{re.escape(what)}\.yaml:{line_pattern}\b", what)
 
     def error_case(self, what: str) -> str:
         out = os.path.join(self.workdir, "err_logits.npy")
@@ -241,47 +257,30 @@ class Suite:
             path = os.path.join(self.workdir, "no_such_artifact.lathe")
             return self.expect_error(["run", path, "--tokens", "1", "--dump-logits", out],
                                      re.escape("no_such_artifact.lathe"), what)
-        if what == "yaml_syntax":
-            # yaml-cpp rejects line 4 ("illegal map value").
-            path = self.bad_model_file(what, ["name: bad", "vocab_size: 64", "context_length: 8",
-                                              "d_model: 16: 3", "layers: 1", "heads: 2"])
-            return self.expect_error(["compile", path, "--target", "cpu", "-o", out + ".lathe"],
-                                     r"yaml_syntax\.yaml:4\b", what)
+        if what == "valid_model_file_compiles":  # the control for the cases below
+            path = self.write_model_file(what, {}, [])
+            self.lathe.compile(path, os.path.join(os.path.dirname(path), "model.lathe"), 8)
+            return "compiles"
+        if what == "yaml_syntax":  # yaml-cpp rejects line 4: "illegal map value"
+            return self.expect_model_file_error(what, {4: "d_model: 16: 3"}, [], "4")
         if what == "yaml_bad_value":
-            path = self.bad_model_file(what, [
-                "name: bad_value", "vocab_size: 64", "context_length: 8", "d_model: 16", "layers: 1",
-                "heads: 2", "kv_heads: 2", "d_ff: 32", "norm: layernorm", "positions: learned",
-                "activation: tanhh", "bias: true", "tied_embeddings: true"])
-            return self.expect_error(["compile", path, "--target", "cpu", "-o", out + ".lathe"],
-                                     r"yaml_bad_value\.yaml:11\b", what)
-        if what == "yaml_heads_do_not_divide":
-            path = self.bad_model_file(what, [
-                "name: bad_heads", "vocab_size: 64", "context_length: 8", "d_model: 30", "layers: 1",
-                "heads: 4", "kv_heads: 4", "d_ff: 32", *self.REQUIRED_CHOICES])
-            return self.expect_error(["compile", path, "--target", "cpu", "-o", out + ".lathe"],
-                                     r"yaml_heads_do_not_divide\.yaml:(4|6)\b", what)
+            return self.expect_model_file_error(what, {11: "activation: tanhh"}, [], "11")
+        if what == "yaml_heads_do_not_divide":  # either key is a fair place to point at
+            return self.expect_model_file_error(what, {4: "d_model: 30", 6: "heads: 4", 7: "kv_heads: 4"}, [], "(4|6)")
         if what == "yaml_undefined_block_value":
-            path = self.bad_model_file(what, [
-                "name: bad_block", "vocab_size: 64", "context_length: 8", "d_model: 16", "layers: 1",
-                "heads: 2", "kv_heads: 2", "d_ff: 32", "block:", '  - "n = norm(x)"', '  - "a = attention(m)"',
-                '  - "out = add(x, a)"', *self.REQUIRED_CHOICES])
-            return self.expect_error(["compile", path, "--target", "cpu", "-o", out + ".lathe"],
-                                     r"yaml_undefined_block_value\.yaml:11\b", what)
+            block = ["block:", '  - "n = norm(x)"', '  - "a = attention(m)"', '  - "out = add(x, a)"']
+            return self.expect_model_file_error(what, {}, block, "16")
         raise AssertionError(what)
 
-    # The keys every model file must state, appended after the line under test.
-    REQUIRED_CHOICES = ("norm: layernorm", "positions: learned", "activation: gelu", "bias: true",
-                        "tied_embeddings: true")
-
     ERRORS = ("token_out_of_range", "token_file_out_of_range", "longer_than_context", "missing_model_file",
-              "missing_artifact", "yaml_syntax", "yaml_bad_value", "yaml_heads_do_not_divide",
+              "missing_artifact", "valid_model_file_compiles", "yaml_syntax", "yaml_bad_value", "yaml_heads_do_not_divide",
               "yaml_undefined_block_value")
 
     def cases(self):
         for config in self.config_names():
             for run in ("T1", "Tctx", "batch"):
                 yield f"fwd/{config}/{run}", lambda c=config, r=run: self.forward_case(c, r)
-        for layout in ("gpt2_prefix", "gpt2_no_prefix", "llama"):
+        for layout in ("gpt2_prefix", "gpt2_no_prefix", "gpt2_untied", "llama"):
             yield f"hf/{layout}", lambda l=layout: self.hf_case(l)
         for what in self.ERRORS:
             yield f"err/{what}", lambda w=what: self.error_case(w)

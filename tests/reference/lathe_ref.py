@@ -195,7 +195,8 @@ def random_weights(shapes: Dict[str, tuple], seed: int) -> Dict[str, torch.Tenso
             weights[name] = 0.3 * noise
         else:  # a linear (out, in)
             weights[name] = noise / math.sqrt(shape[1])
-    return weights
+    # Representable in float32, so a safetensors file holds them exactly.
+    return {name: w.float().double() for name, w in weights.items()}
 
 
 def random_model(spec: dict, seed: int = 0) -> Model:
