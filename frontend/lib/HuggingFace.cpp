@@ -138,7 +138,10 @@ std::string modelNameOf(const std::string& dir) {
   fs::path path = fs::path(dir).lexically_normal();
   if (path.filename().empty()) path = path.parent_path();
   std::string name = path.filename().string();
-  return name.empty() || name == "." || name == ".." ? "model" : name;
+  if (name.empty() || name == "." || name == "..") return "model";
+  for (char& c : name)
+    if (c < 0x20 || c > 0x7e) c = '_';  // spec names are printable ASCII
+  return name;
 }
 
 // --- Checkpoint files ---------------------------------------------------------

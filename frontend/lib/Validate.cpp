@@ -28,6 +28,10 @@ void checkPositiveReal(const KeyLocator& locate, const std::string& key, double 
 
 void validateSpecAt(const ModelSpec& spec, const KeyLocator& locate) {
   if (spec.name.empty()) throw ModelError(locate("name"), "name must not be empty");
+  // Names end up in artifacts, file names and logs: keep them printable ASCII.
+  for (char c : spec.name)
+    if (c < 0x20 || c > 0x7e)
+      throw ModelError(locate("name"), "name may only contain printable ASCII characters");
   checkSize(locate, "vocab_size", spec.vocab_size);
   checkSize(locate, "context_length", spec.context_length);
   checkSize(locate, "d_model", spec.d_model);

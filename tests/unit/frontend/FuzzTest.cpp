@@ -72,5 +72,27 @@ TEST(Fuzz, MutatedJsonDescriptionsOnlyEverRaiseModelError) {
   }
 }
 
+TEST(Fuzz, HostileInputsRaiseModelError) {
+  const std::string base = test::readFile(test::examplePath("tiny.yaml"));
+  std::string unnamed = base;
+  unnamed.erase(unnamed.find("name: tiny\n"), 11);
+  const std::vector<std::string> inputs = {
+      std::string(100000, '['),                       // deep nesting
+      "a: " + std::string(20000, '{'),                //
+      std::string("name: a\0b\n", 10) + unnamed,      // NUL inside the name
+      "name: caf\xc3\xa9\n" + unnamed,                // non-ASCII name
+      "\xff\xfe\x00\x01" + base,                      // binary junk
+      "d: &a [*a]\n",                                 // self-referencing alias
+      base + "heads: *undefined\n",                   // unknown anchor
+      base + "? [a]\n: 1\n",                          // complex key
+      base + "<<: {d_ff: 3}\n",                       // merge key
+      "!!map {}\n",                                   // empty tagged mapping
+  };
+  for (const std::string& input : inputs) {
+    EXPECT_THROW(parseModelText(input, "hostile.yaml"), ModelError) << input.substr(0, 40);
+    EXPECT_THROW(specFromJson(input, "hostile.json"), ModelError) << input.substr(0, 40);
+  }
+}
+
 }  // namespace
 }  // namespace lathe

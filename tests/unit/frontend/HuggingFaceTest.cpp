@@ -299,6 +299,20 @@ TEST(HuggingFaceExport, RoundTripsGpt2AndLlama) {
   }
 }
 
+TEST(HuggingFaceExport, AcceptsARenamedPreNormBlock) {
+  test::TempDir root;
+  Model model = initModel(kSmallLlama + "bias: false\ntied_embeddings: true\nblock:\n  - a = norm(x)\n"
+                                        "  - b = attention(a)\n  - c = add(b, x)\n  - d = norm(c)\n  - e = mlp(d)\n"
+                                        "  - f = add(e, c)\n",
+                          4);
+  std::string dir = (root.path() / "renamed").string();
+  exportModel(model, dir, "hf");
+  Model back = importHuggingFace(dir);
+  EXPECT_EQ(back.weights.at("layers.1.attn.q.weight").data, model.weights.at("layers.1.b.q.weight").data);
+  EXPECT_EQ(back.weights.at("layers.0.ln_2.weight").data, model.weights.at("layers.0.d.weight").data);
+  EXPECT_EQ(back.weights.at("layers.0.mlp.gate.weight").data, model.weights.at("layers.0.e.gate.weight").data);
+}
+
 TEST(HuggingFaceExport, WritesGpt2LayoutAndConfig) {
   test::TempDir root;
   Model model = initModel(kSmallGpt2 + "tied_embeddings: true\n", 3);
