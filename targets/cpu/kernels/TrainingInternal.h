@@ -29,6 +29,7 @@ struct TrainingKernelTable {
   void (*learnedPositionsBackward)(ThreadPool&, const float*, float*, int64_t, int64_t, int64_t, int64_t);
   void (*crossEntropyForward)(ThreadPool&, const CrossEntropyArgs&);
   void (*crossEntropyBackward)(ThreadPool&, const CrossEntropyArgs&, float);
+  void (*crossEntropyForwardBackward)(ThreadPool&, const CrossEntropyArgs&, float);
   // bias1 = 1 - beta1^t and bias2 = 1 - beta2^t, computed once in double by the caller.
   void (*adamw)(ThreadPool&, const AdamWArgs&, double bias1, double bias2);
   double (*sumOfSquares)(ThreadPool&, const float*, int64_t);

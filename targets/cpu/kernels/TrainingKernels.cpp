@@ -268,27 +268,47 @@ int64_t checkCrossEntropy(const char* k, const CrossEntropyArgs& c) {
   return count;
 }
 
+// Mean of the per-row losses over the unmasked rows.
+CrossEntropyLoss meanLoss(const CrossEntropyArgs& args, int64_t count) {
+  CrossEntropyLoss result;
+  result.count = count;
+  double sum = 0;
+  for (int64_t r = 0; r < args.rows; ++r) sum += args.losses[r];
+  if (count > 0) result.mean = static_cast<float>(sum / static_cast<double>(count));
+  return result;
+}
+
+void requireFiniteScale(const char* k, float grad_scale) {
+  if (!std::isfinite(grad_scale)) fail(k, "grad_scale must be finite, got " + std::to_string(grad_scale));
+}
+
 }  // namespace
 
 CrossEntropyLoss crossEntropyForward(ThreadPool& pool, const CrossEntropyArgs& args) {
   const char* k = "crossEntropyForward";
-  CrossEntropyLoss result;
-  result.count = checkCrossEntropy(k, args);
-  if (args.rows == 0) return result;
+  const int64_t count = checkCrossEntropy(k, args);
+  if (args.rows == 0) return {};
   requirePointer(k, "losses", args.losses);
   kernels().crossEntropyForward(pool, args);
-  double sum = 0;
-  for (int64_t r = 0; r < args.rows; ++r) sum += args.losses[r];
-  if (result.count > 0) result.mean = static_cast<float>(sum / static_cast<double>(result.count));
-  return result;
+  return meanLoss(args, count);
 }
 
 void crossEntropyBackward(ThreadPool& pool, const CrossEntropyArgs& args, float grad_scale) {
   const char* k = "crossEntropyBackward";
   checkCrossEntropy(k, args);
   if (args.rows == 0) return;
-  if (!std::isfinite(grad_scale)) fail(k, "grad_scale must be finite, got " + std::to_string(grad_scale));
+  requireFiniteScale(k, grad_scale);
   kernels().crossEntropyBackward(pool, args, grad_scale);
+}
+
+CrossEntropyLoss crossEntropyForwardBackward(ThreadPool& pool, const CrossEntropyArgs& args, float grad_scale) {
+  const char* k = "crossEntropyForwardBackward";
+  const int64_t count = checkCrossEntropy(k, args);
+  if (args.rows == 0) return {};
+  requirePointer(k, "losses", args.losses);
+  requireFiniteScale(k, grad_scale);
+  kernels().crossEntropyForwardBackward(pool, args, grad_scale);
+  return meanLoss(args, count);
 }
 
 void adamw(ThreadPool& pool, const AdamWArgs& o) {

@@ -92,12 +92,19 @@ struct CrossEntropyLoss {
   float mean = 0;     // mean loss over unmasked rows; 0 when count is 0
   int64_t count = 0;  // number of unmasked rows
 };
-/// losses[r] = logsumexp(logits[r]) - logits[r][targets[r]]; logits are only read.
+/// losses[r] = logsumexp(logits[r]) - logits[r][targets[r]], lse[r] = logsumexp(logits[r]);
+/// logits are only read.
 CrossEntropyLoss crossEntropyForward(ThreadPool& pool, const CrossEntropyArgs& args);
 /// IN PLACE: logits[r] <- (softmax(logits[r]) - onehot(targets[r])) * grad_scale,
 /// and 0 for masked rows, using the forward's lse. For the mean loss pass
 /// grad_scale = dloss / count (with micro-batches: 1 / total unmasked count).
+/// The probabilities carry a relative error of about |lse| * 2^-24 from the
+/// rounding of the saved lse; crossEntropyForwardBackward does not.
 void crossEntropyBackward(ThreadPool& pool, const CrossEntropyArgs& args, float grad_scale);
+/// The training path: crossEntropyForward then crossEntropyBackward in one pass
+/// over each row (one read of the logits from memory instead of two). count is
+/// known from the targets alone, so grad_scale = 1 / count can be passed in.
+CrossEntropyLoss crossEntropyForwardBackward(ThreadPool& pool, const CrossEntropyArgs& args, float grad_scale);
 
 /// One AdamW step on n parameters, the update rule of torch.optim.AdamW
 /// (amsgrad off), with g = grad * grad_scale and t = step:
