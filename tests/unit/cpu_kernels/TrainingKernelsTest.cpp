@@ -341,7 +341,8 @@ struct AttentionProblem {
       for (int64_t h = 0; h < s.H; ++h)
         for (int64_t t = 0; t < s.T; ++t) {
           auto p = probabilities(b, h, t);
-          for (int64_t i = 0; i < s.D; ++i) total += dout[(b * s.T + t) * out_row + h * s.D + i] * outValue(b, h, t, i, p);
+          for (int64_t i = 0; i < s.D; ++i)
+            total += dout[(b * s.T + t) * out_row + h * s.D + i] * outValue(b, h, t, i, p);
         }
     return total;
   }
@@ -487,7 +488,10 @@ TEST_P(TrainingKernels, RopeBackwardIsTheAdjointOfRope) {
     rope(pool, rx.data(), B, T, H, D, 10000.0f, offset);
     ropeBackward(pool, ry.data(), B, T, H, D, 10000.0f, offset);
     double lhs = 0, rhs = 0, mag = 0;
-    for (int64_t i = 0; i < n; ++i) lhs += double(rx[i]) * y[i], rhs += double(x[i]) * ry[i], mag += std::fabs(x[i] * y[i]);
+    for (int64_t i = 0; i < n; ++i) {
+      lhs += double(rx[i]) * y[i], rhs += double(x[i]) * ry[i];
+      mag += std::fabs(x[i] * y[i]);
+    }
     EXPECT_NEAR(lhs, rhs, 1e-6 * mag) << "D=" << D;
     // A rotation's inverse is its adjoint.
     ropeBackward(pool, rx.data(), B, T, H, D, 10000.0f, offset);
