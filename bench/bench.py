@@ -312,13 +312,13 @@ def cmd_all(args):
                               r["torch_tokens_per_s"], f"lathe/torch >= {FORWARD_GOAL:.2f}", speedup >= FORWARD_GOAL))
     print(f"Lathe vs numpy/OpenBLAS and PyTorch {forward['model']} forward, {peer_note(args)}")
     header = f"{'benchmark':<18} {'unit':<9} {'lathe':>8} {'numpy':>8} {'torch':>8} {'l/numpy':>8} {'l/torch':>8}  " \
-             f"{'goal':<18} {'met':<3}"
+             f"{'goal':<19} {'met':<3}"
     print(header)
     print("-" * len(header))
     for row in table:
         print(f"{row['benchmark']:<18} {row['unit']:<9} {format_cell(row['lathe']):>8} {format_cell(row['numpy']):>8} "
               f"{format_cell(row['torch']):>8} {format_cell(row['lathe/numpy'], 2):>8} "
-              f"{format_cell(row['lathe/torch'], 2):>8}  {row['goal']:<18} {'yes' if row['met'] else 'no':<3}")
+              f"{format_cell(row['lathe/torch'], 2):>8}  {row['goal']:<19} {'yes' if row['met'] else 'no':<3}")
     print_logits_check(forward["logits_check"])
     if args.json:
         write_json(args.json, {"threads": args.threads, "openblas_coretype": args.openblas_coretype,
