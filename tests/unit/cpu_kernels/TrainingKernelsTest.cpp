@@ -438,6 +438,14 @@ TEST_P(TrainingKernels, AttentionBackwardMatchesDoubleReference) {
   }
 }
 
+TEST_P(TrainingKernels, AttentionBackwardIsIndependentOfPoolSize) {
+  ThreadPool single(1), four(4);
+  AttentionProblem pr({2, 70, 4, 2, 24}, 65);
+  const auto reference = kernelAttentionGradient(single, pr, nullptr);
+  EXPECT_EQ(kernelAttentionGradient(pool, pr, nullptr), reference);
+  EXPECT_EQ(kernelAttentionGradient(four, pr, nullptr), reference);
+}
+
 TEST_P(TrainingKernels, AttentionForwardMatchesAttention) {
   AttentionProblem pr({2, 45, 4, 2, 11}, 70);
   const auto& s = pr.s;
