@@ -245,3 +245,43 @@ LogicalResult AttentionOp::verify() {
                                         << k.getDimSize(2) << ")";
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// loss and gradient ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult CrossEntropyOp::verify() {
+  auto logits = getLogits().getType();
+  auto targets = getTargets().getType();
+  if (logits.getRank() != 3 || targets.getRank() != 2 || logits.getShape().take_front(2) != targets.getShape())
+    return emitOpError("needs logits (B, T, V) and targets (B, T), got ") << logits << " and " << targets;
+  return success();
+}
+
+LogicalResult LinearGradInputOp::verify() {
+  auto dy = getOutputGrad().getType();
+  auto weight = getWeight().getType();
+  auto dx = getType();
+  if (weight.getRank() != 2 || dy.getShape().back() != weight.getDimSize(0) ||
+      dx.getShape().back() != weight.getDimSize(1) || dx.getShape().drop_back() != dy.getShape().drop_back())
+    return emitOpError("expects dy (..., N), W (N, K) -> dx (..., K), got ") << dy << ", " << weight << " -> " << dx;
+  return success();
+}
+
+LogicalResult LinearGradWeightOp::verify() {
+  auto dy = getOutputGrad().getType();
+  auto x = getInput().getType();
+  auto dw = getType();
+  if (dw.getRank() != 2 || dw.getDimSize(0) != dy.getShape().back() || dw.getDimSize(1) != x.getShape().back() ||
+      dy.getShape().drop_back() != x.getShape().drop_back())
+    return emitOpError("expects dy (..., N), x (..., K) -> dW (N, K), got ") << dy << ", " << x << " -> " << dw;
+  return success();
+}
+
+LogicalResult EmbeddingGradOp::verify() {
+  auto dy = getOutputGrad().getType();
+  auto table = getType();
+  if (dy.getRank() != 3 || table.getRank() != 2 || table.getDimSize(1) != dy.getDimSize(2))
+    return emitOpError("expects dy (B, T, C) -> dtable (V, C), got ") << dy << " -> " << table;
+  return success();
+}

@@ -8,6 +8,7 @@
 int main(int argc, char** argv) {
   mlir::DialectRegistry registry;
   registry.insert<lathe::ir::LatheDialect, lathe::kernel::KernelDialect, mlir::func::FuncDialect>();
+  lathe::ir::registerGradientModels(registry);
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   lathe::passes::registerLathePasses();

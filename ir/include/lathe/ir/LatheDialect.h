@@ -14,6 +14,7 @@
 #include "lathe/ir/LatheEnums.h.inc"
 #define GET_ATTRDEF_CLASSES
 #include "lathe/ir/LatheAttrs.h.inc"
+#include "lathe/ir/Differentiable.h.inc"
 #define GET_OP_CLASSES
 #include "lathe/ir/LatheOps.h.inc"
 
@@ -22,5 +23,8 @@ namespace lathe::ir {
 /// Function attributes bounding the dynamic batch and time dimensions.
 inline constexpr llvm::StringLiteral kMaxBatchAttr = "lathe.max_batch";
 inline constexpr llvm::StringLiteral kMaxSeqAttr = "lathe.max_seq";
+
+/// Attaches the gradient rules (DifferentiableOpInterface) to the lathe ops.
+void registerGradientModels(mlir::DialectRegistry& registry);
 
 }  // namespace lathe::ir

@@ -149,4 +149,6 @@ def Lathe_AttentionOp : Lathe_InferredOp<"attention"> {
   let hasVerifier = 1;
 }
 
+include "lathe/ir/LatheGradOps.td"
+
 #endif // LATHE_OPS_TD

@@ -18,6 +18,27 @@ def InferShapes : Pass<"lathe-infer-shapes", "mlir::func::FuncOp"> {
   }];
 }
 
+def Autodiff : Pass<"lathe-autodiff", "mlir::ModuleOp"> {
+  let summary = "Adds a function computing the loss and the gradient of every weight";
+  let description = [{
+    Clones `forward` into `gradients(tokens, targets) -> (loss, d weight...)`:
+    the forward body, the mean next-token cross-entropy of its logits, then a
+    reverse sweep that asks each op for its operands' gradients
+    (DifferentiableOpInterface, rules in ir/lib/Gradients.cpp) and sums the
+    gradients of values read more than once.
+
+    Before: func @forward(%tokens) -> logits { ... %y = lathe.linear %x, %w ... }
+    After:  func @gradients(%tokens, %targets) -> (loss, grad.w, ...) {
+              ... %loss = lathe.cross_entropy %logits, %targets
+              %dl = lathe.cross_entropy_grad %logits, %targets
+              %dx = lathe.linear_grad_input %dy, %w
+              %dw = lathe.linear_grad_weight %dy, %x ... }
+  }];
+  let options = [
+    Option<"ignoreIndex", "ignore-index", "int64_t", "-100", "target id that contributes no loss">,
+  ];
+}
+
 def LowerToKernels : Pass<"lathe-lower-to-kernels", "mlir::func::FuncOp"> {
   let summary = "Lowers lathe ops to lathe_kernel dispatches";
   let description = [{
