@@ -121,6 +121,9 @@ void train(const TokenizerOptions& options) {
   std::cerr << "lathe: trained " << tokenizer.tokenCount() << " tokens (" << tokenizer.mergeCount()
             << " merges) on " << bytes / 1e6 << " MB in " << seconds << " s; wrote " << options.output
             << "/encoder.json and vocab.bpe\n";
+  if (tokenizer.tokenCount() < options.vocab_size)
+    std::cerr << "lathe: note: stopped below --vocab-size " << options.vocab_size
+              << ": no remaining pair of tokens occurs twice in the text\n";
 }
 
 void stats(const TokenizerOptions& options) {
