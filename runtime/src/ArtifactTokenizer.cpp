@@ -26,7 +26,10 @@ std::shared_ptr<const tokenizer::Tokenizer> readArtifactTokenizer(const fb::Arti
   tokenizer::Vocabulary vocabulary;
   for (uint32_t i = 0; i + 1 < offsets->size(); ++i) {
     const uint32_t begin = offsets->Get(i), end = offsets->Get(i + 1);
-    if (end < begin) throw invalidArtifact("tokenizer: token_offsets decrease at token " + std::to_string(i));
+    if (end < begin || end > bytes->size()) {
+      throw invalidArtifact("tokenizer: token_offsets[" + std::to_string(i + 1) + "] = " + std::to_string(end) +
+                            " is out of order or beyond token_bytes (" + std::to_string(bytes->size()) + " bytes)");
+    }
     vocabulary.tokens.emplace_back(reinterpret_cast<const char*>(bytes->data()) + begin, end - begin);
   }
   if (const auto* special = table->special_ids()) vocabulary.special_ids.assign(special->begin(), special->end());

@@ -23,8 +23,13 @@ struct lathe_token_decoder {
 
 namespace {
 
-lathe_tokenizer* wrap(tk::Vocabulary vocabulary) {
-  return new lathe_tokenizer{std::make_shared<const tk::Tokenizer>(std::move(vocabulary))};
+/// `source` names where the vocabulary came from, for the checks' messages.
+lathe_tokenizer* wrap(tk::Vocabulary vocabulary, const std::string& source) {
+  try {
+    return new lathe_tokenizer{std::make_shared<const tk::Tokenizer>(std::move(vocabulary))};
+  } catch (const Error& error) {
+    throw Error(error.status(), source + ": " + error.what());
+  }
 }
 
 tk::TokenId checkedId(const lathe_tokenizer* tokenizer, int32_t id, const char* what) {
@@ -45,7 +50,7 @@ LATHE_API lathe_status lathe_tokenizer_load(const char* path, lathe_tokenizer** 
     require(path, "path");
     require(out, "out");
     *out = nullptr;
-    *out = wrap(tk::loadVocabulary(path));
+    *out = wrap(tk::loadVocabulary(path), path);
   });
 }
 
@@ -58,7 +63,8 @@ LATHE_API lathe_status lathe_tokenizer_load_gpt2_memory(const char* encoder_json
     require(out, "out");
     *out = nullptr;
     *out = wrap(tk::parseGpt2Vocabulary({encoder_json, encoder_size}, {merges, merges_size}, "encoder.json",
-                                        "vocab.bpe"));
+                                        "vocab.bpe"),
+                "encoder.json + vocab.bpe");
   });
 }
 
@@ -68,7 +74,7 @@ LATHE_API lathe_status lathe_tokenizer_load_hf_memory(const char* tokenizer_json
     require(tokenizer_json, "tokenizer_json");
     require(out, "out");
     *out = nullptr;
-    *out = wrap(tk::parseHuggingFaceTokenizer({tokenizer_json, size}, "tokenizer.json"));
+    *out = wrap(tk::parseHuggingFaceTokenizer({tokenizer_json, size}, "tokenizer.json"), "tokenizer.json");
   });
 }
 
@@ -89,7 +95,7 @@ LATHE_API lathe_status lathe_tokenizer_train(const char* const* paths, size_t pa
       trainer.addText(tk::readFile(paths[i]));
     }
     if (trainer.distinctWords() == 0) throw Error(LATHE_ERROR_INVALID_ARGUMENT, "the training text is empty");
-    *out = wrap(trainer.train());
+    *out = wrap(trainer.train(), "training");
   });
 }
 

@@ -59,7 +59,7 @@ Tokenizer::Tokenizer(Vocabulary vocabulary) : vocabulary_(std::move(vocabulary))
                     " (a byte-level vocabulary needs all 256)");
     }
   }
-  buildMerges();
+  buildMerges(ids_by_bytes);
   buildWholePieceIndex();
 }
 
@@ -81,30 +81,26 @@ void Tokenizer::buildSpecials() {
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
 }
 
-void Tokenizer::buildMerges() {
+void Tokenizer::buildMerges(const StringIdMap& ids_by_bytes) {
   const auto& tokens = vocabulary_.tokens;
   const auto& merges = vocabulary_.merges;
-  StringIdMap ids_by_bytes;
-  ids_by_bytes.reserve(tokens.size());
-  for (TokenId id = 0; id < tokens.size(); ++id) {
-    if (!is_special_[id]) ids_by_bytes.insert(tokens[id], id);
-  }
   std::vector<uint32_t> made_at_rank(tokens.size(), kNoRank);
   merge_of_pair_.reserve(merges.size());
   std::string merged;
   for (uint32_t rank = 0; rank < merges.size(); ++rank) {
     const auto [left, right] = merges[rank];
-    const std::string where = "merge " + std::to_string(rank) + " (" + std::to_string(left) + ", " +
-                              std::to_string(right) + ")";
-    if (left >= tokens.size() || right >= tokens.size()) throw invalid(where + " names a token out of range");
-    if (is_special_[left] || is_special_[right]) throw invalid(where + " uses a special token");
+    auto where = [&, left = left, right = right] {
+      return "merge " + std::to_string(rank) + " (" + std::to_string(left) + ", " + std::to_string(right) + ")";
+    };
+    if (left >= tokens.size() || right >= tokens.size()) throw invalid(where() + " names a token out of range");
+    if (is_special_[left] || is_special_[right]) throw invalid(where() + " uses a special token");
     merged = tokens[left] + tokens[right];
     const TokenId merged_id = ids_by_bytes.find(merged);
     if (merged_id == StringIdMap::kMissing) {
-      throw invalid(where + ": the merged token " + printable(merged) + " is not in the vocabulary");
+      throw invalid(where() + ": the merged token " + printable(merged) + " is not in the vocabulary");
     }
     if (!merge_of_pair_.insert(pairKey(left, right), (uint64_t{rank} << 32) | merged_id)) {
-      throw invalid(where + " repeats an earlier merge of the same pair");
+      throw invalid(where() + " repeats an earlier merge of the same pair");
     }
     const bool inputs_made_later = (made_at_rank[left] != kNoRank && made_at_rank[left] >= rank) ||
                                    (made_at_rank[right] != kNoRank && made_at_rank[right] >= rank);

@@ -48,7 +48,7 @@ public:
   TokenId specialId(std::string_view text) const;
 
 private:
-  void buildMerges();
+  void buildMerges(const StringIdMap& ids_by_bytes);
   void buildSpecials();
   void buildWholePieceIndex();
   void encodePiece(std::string_view piece, std::vector<TokenId>& out) const;

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -26,15 +27,17 @@ Error formatError(const std::string& where, const std::string& what) {
 // encoder.py's bytes_to_unicode: printable Latin-1 bytes map to themselves,
 // the others to U+0100 onwards in byte order.
 struct ByteMapping {
+  static constexpr uint32_t kUnmapped = 256;
   std::array<uint32_t, 256> code_point_of_byte{};
-  std::unordered_map<uint32_t, unsigned char> byte_of_code_point;
+  std::array<uint32_t, 512> byte_of_code_point{};  // every mapped code point is below 512
 
   ByteMapping() {
+    byte_of_code_point.fill(kUnmapped);
     uint32_t extra = 0;
     for (uint32_t b = 0; b < 256; ++b) {
       const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
       code_point_of_byte[b] = printable ? b : 256 + extra++;
-      byte_of_code_point[code_point_of_byte[b]] = static_cast<unsigned char>(b);
+      byte_of_code_point[code_point_of_byte[b]] = b;
     }
   }
 };
@@ -50,9 +53,10 @@ bool mappedTextToBytes(std::string_view text, std::string& bytes) {
   bytes.clear();
   for (size_t at = 0; at < text.size();) {
     const DecodedChar c = decodeUtf8(reinterpret_cast<const unsigned char*>(text.data()) + at, text.size() - at);
-    const auto it = mapping.byte_of_code_point.find(c.code_point);
-    if (it == mapping.byte_of_code_point.end()) return false;
-    bytes += static_cast<char>(it->second);
+    if (c.code_point >= mapping.byte_of_code_point.size()) return false;
+    const uint32_t byte = mapping.byte_of_code_point[c.code_point];
+    if (byte == ByteMapping::kUnmapped) return false;
+    bytes += static_cast<char>(byte);
     at += c.length;
   }
   return true;
@@ -63,6 +67,9 @@ std::string entryBytes(const std::string& text) {
   std::string bytes;
   return mappedTextToBytes(text, bytes) ? bytes : text;
 }
+
+/// A JSON-quoted string for messages; invalid UTF-8 shows as U+FFFD.
+std::string quoted(const std::string& text) { return json(text).dump(-1, ' ', false, json::error_handler_t::replace); }
 
 json parseJson(std::string_view text, const std::string& name) {
   try {
@@ -80,7 +87,7 @@ std::vector<std::string> tokensFromVocabObject(const json& vocab, const std::str
   std::vector<bool> seen(vocab.size(), false);
   for (const auto& [text, id_value] : vocab.items()) {
     if (!id_value.is_number_unsigned() || id_value.get<uint64_t>() >= vocab.size()) {
-      throw formatError(name, "token " + json(text).dump() + " has id " + id_value.dump() +
+      throw formatError(name, "token " + quoted(text) + " has id " + id_value.dump(-1, ' ', false, json::error_handler_t::replace) +
                                   "; ids must be integers in [0, " + std::to_string(vocab.size()) + ")");
     }
     const auto id = id_value.get<TokenId>();
@@ -95,7 +102,7 @@ std::vector<std::string> tokensFromVocabObject(const json& vocab, const std::str
 TokenId lookupMergePart(const std::unordered_map<std::string, TokenId>& id_of_text, const std::string& part,
                         const std::string& where) {
   const auto it = id_of_text.find(part);
-  if (it == id_of_text.end()) throw formatError(where, "merge part " + json(part).dump() + " is not in the vocabulary");
+  if (it == id_of_text.end()) throw formatError(where, "merge part " + quoted(part) + " is not in the vocabulary");
   return it->second;
 }
 
@@ -105,7 +112,7 @@ std::pair<TokenId, TokenId> parseMergeLine(std::string_view line, const std::uno
   if (space == std::string_view::npos || space == 0 || space + 1 == line.size() ||
       line.find(' ', space + 1) != std::string_view::npos) {
     throw formatError(where, "a merge must be two tokens separated by one space, got " +
-                                 json(std::string(line)).dump());
+                                 quoted(std::string(line)));
   }
   return {lookupMergePart(ids, std::string(line.substr(0, space)), where),
           lookupMergePart(ids, std::string(line.substr(space + 1)), where)};
@@ -115,20 +122,19 @@ std::pair<TokenId, TokenId> parseMergeLine(std::string_view line, const std::uno
 /// and that look like markup, e.g. <|endoftext|> or </s>. Other unreachable
 /// entries stay ordinary tokens (decodable, never produced by encoding).
 std::vector<TokenId> specialLookingUnreachableTokens(const Vocabulary& vocabulary) {
-  std::vector<bool> reachable(vocabulary.tokens.size(), false);
-  for (TokenId id = 0; id < vocabulary.tokens.size(); ++id) reachable[id] = vocabulary.tokens[id].size() == 1;
-  std::unordered_map<std::string_view, TokenId> id_of_bytes;
-  for (TokenId id = 0; id < vocabulary.tokens.size(); ++id) id_of_bytes.emplace(vocabulary.tokens[id], id);
-  for (const auto& [left, right] : vocabulary.merges) {
-    const auto it = id_of_bytes.find(vocabulary.tokens[left] + vocabulary.tokens[right]);
-    if (it != id_of_bytes.end()) reachable[it->second] = true;
-  }
-  std::vector<TokenId> special;
+  std::unordered_map<std::string_view, TokenId> candidates;
   for (TokenId id = 0; id < vocabulary.tokens.size(); ++id) {
     const std::string& bytes = vocabulary.tokens[id];
-    const bool markup = bytes.size() > 2 && bytes.front() == '<' && bytes.back() == '>';
-    if (!reachable[id] && markup) special.push_back(id);
+    if (bytes.size() > 2 && bytes.front() == '<' && bytes.back() == '>') candidates.emplace(bytes, id);
   }
+  for (const auto& [left, right] : vocabulary.merges) {
+    const std::string& a = vocabulary.tokens[left];
+    const std::string& b = vocabulary.tokens[right];
+    if (!a.empty() && !b.empty() && a.front() == '<' && b.back() == '>') candidates.erase(a + b);
+  }
+  std::vector<TokenId> special;
+  for (const auto& [bytes, id] : candidates) special.push_back(id);
+  std::sort(special.begin(), special.end());
   return special;
 }
 
@@ -192,8 +198,9 @@ Vocabulary parseGpt2Vocabulary(std::string_view encoder_json, std::string_view m
   return vocabulary;
 }
 
-Vocabulary parseHuggingFaceTokenizer(std::string_view tokenizer_json, const std::string& name) {
-  const json root = parseJson(tokenizer_json, name);
+namespace {
+
+Vocabulary huggingFaceVocabulary(const json& root, const std::string& name) {
   if (!root.is_object() || !root.contains("model") || !root["model"].is_object()) {
     throw formatError(name, "no \"model\" object; is this a Hugging Face tokenizer.json?");
   }
@@ -228,7 +235,7 @@ Vocabulary parseHuggingFaceTokenizer(std::string_view tokenizer_json, const std:
       vocabulary.merges.emplace_back(lookupMergePart(id_of_text, merge[0].get<std::string>(), where),
                                      lookupMergePart(id_of_text, merge[1].get<std::string>(), where));
     } else {
-      throw formatError(where, "must be \"a b\" or [\"a\", \"b\"], got " + merge.dump());
+      throw formatError(where, "must be \"a b\" or [\"a\", \"b\"], got " + merge.dump(-1, ' ', false, json::error_handler_t::replace));
     }
   }
   const json added = root.value("added_tokens", json::array());
@@ -250,6 +257,17 @@ Vocabulary parseHuggingFaceTokenizer(std::string_view tokenizer_json, const std:
     vocabulary.special_ids.push_back(static_cast<TokenId>(id));
   }
   return vocabulary;
+}
+
+}  // namespace
+
+Vocabulary parseHuggingFaceTokenizer(std::string_view tokenizer_json, const std::string& name) {
+  const json root = parseJson(tokenizer_json, name);
+  try {
+    return huggingFaceVocabulary(root, name);
+  } catch (const json::exception& error) {  // a field of the wrong JSON type
+    throw formatError(name, std::string("unexpected structure: ") + error.what());
+  }
 }
 
 bool hasTokenizerFiles(const std::string& dir) {
@@ -285,6 +303,10 @@ void saveGpt2Files(const Vocabulary& vocabulary, const std::string& dir) {
   std::string encoder = "{";
   for (TokenId id = 0; id < vocabulary.tokens.size(); ++id) {
     const std::string& bytes = vocabulary.tokens[id];
+    if (special[id] && !isValidUtf8(bytes)) {
+      throw Error(LATHE_ERROR_INVALID_ARGUMENT,
+                  "special token " + std::to_string(id) + " is not valid UTF-8, so encoder.json cannot hold it");
+    }
     encoder += (id ? ", " : "") + json(special[id] ? bytes : bytesToMappedText(bytes)).dump() + ": " +
                std::to_string(id);
   }

@@ -43,6 +43,15 @@ inline DecodedChar decodeUtf8(const unsigned char* p, size_t available) {
   return {code_point, length};
 }
 
+inline bool isValidUtf8(std::string_view text) {
+  for (size_t at = 0; at < text.size();) {
+    const DecodedChar c = decodeUtf8(reinterpret_cast<const unsigned char*>(text.data()) + at, text.size() - at);
+    if (c.code_point == kInvalidCodePoint) return false;
+    at += c.length;
+  }
+  return true;
+}
+
 /// Bytes at the end of `bytes` that begin a valid UTF-8 sequence not yet
 /// complete (0..3): a streaming decoder holds them back until more arrive.
 size_t incompleteUtf8Suffix(std::string_view bytes);

@@ -10,15 +10,6 @@
 namespace lathe::tokenizer::test {
 namespace {
 
-bool isValidUtf8(std::string_view text) {
-  for (size_t at = 0; at < text.size();) {
-    const DecodedChar c = decodeUtf8(reinterpret_cast<const unsigned char*>(text.data()) + at, text.size() - at);
-    if (c.code_point == kInvalidCodePoint) return false;
-    at += c.length;
-  }
-  return true;
-}
-
 std::string streamDecode(const Tokenizer& tokenizer, const std::vector<TokenId>& ids, bool expect_valid_chunks) {
   StreamDecoder decoder(tokenizer);
   std::string text;

@@ -128,6 +128,14 @@ TEST(TokenizerApi, ArtifactVerifiesItsTokenizer) {
   EXPECT_EQ(status, LATHE_ERROR_INVALID_ARTIFACT);
   EXPECT_NE(message.find("token_offsets must start at 0 and end"), std::string::npos) << message;
 
+  fb::ArtifactT offset_beyond = lathe::test::TinyModel().artifact();
+  offset_beyond.tokenizer = tokenizerTable(gpt2().vocabulary());
+  offset_beyond.tokenizer->token_offsets[1] = 1u << 30;
+  std::tie(status, message) = open(std::move(offset_beyond));
+  EXPECT_EQ(status, LATHE_ERROR_INVALID_ARTIFACT);
+  EXPECT_NE(message.find("token_offsets[1] = 1073741824 is out of order or beyond token_bytes"), std::string::npos)
+      << message;
+
   fb::ArtifactT unknown_kind = lathe::test::TinyModel().artifact();
   unknown_kind.tokenizer = tokenizerTable(gpt2().vocabulary());
   unknown_kind.tokenizer->kind = "sentencepiece";
