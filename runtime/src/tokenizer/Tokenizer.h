@@ -30,6 +30,9 @@ public:
   /// every merge's result in the vocabulary, ...); throws lathe::runtime::Error
   /// (LATHE_ERROR_INVALID_ARGUMENT) naming the first problem.
   explicit Tokenizer(Vocabulary vocabulary);
+  // The lookup tables point into the vocabulary's strings: not copyable or movable.
+  Tokenizer(const Tokenizer&) = delete;
+  Tokenizer& operator=(const Tokenizer&) = delete;
 
   /// Appends the ids of `text`. With `allow_special`, special tokens in the
   /// text become their ids; without, they are encoded as ordinary text.

@@ -29,6 +29,15 @@ sed 's/vocab_size: 256/vocab_size: 1000/' "$src/examples/tiny.yaml" > "$work/tin
 [ "$("$lathe" tokenizer encode -t "$work/tiny.lathe" --text "Emma")" = \
   "$("$lathe" tokenizer encode -t "$work/tok" --text "Emma")" ] || fail "artifact tokenizer differs"
 
+# A Hugging Face model directory with vocab.json + merges.txt brings its tokenizer along.
+"$lathe" export "$work/tiny.yaml" --format hf -o "$work/hf" 2> /dev/null
+cp "$work/tok/encoder.json" "$work/hf/vocab.json"
+cp "$work/tok/vocab.bpe" "$work/hf/merges.txt"
+"$lathe" compile "$work/hf" --max-seq 64 -o "$work/hf.lathe" 2> "$work/compile.log"
+grep -q "using the tokenizer in" "$work/compile.log" || fail "HF tokenizer not picked up: $(cat "$work/compile.log")"
+[ "$("$lathe" tokenizer encode -t "$work/hf.lathe" --text "Emma")" = \
+  "$("$lathe" tokenizer encode -t "$work/tok" --text "Emma")" ] || fail "HF artifact tokenizer differs"
+
 if "$lathe" compile "$src/examples/tiny.yaml" --tokenizer "$src/data/gpt2" -o "$work/x.lathe" 2> "$work/err"; then
   fail "a tokenizer larger than the model vocabulary was accepted"
 fi
