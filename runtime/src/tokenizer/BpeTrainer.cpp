@@ -44,7 +44,8 @@ public:
     while (!heap_.empty()) {
       HeapEntry top = heap_.top();
       heap_.pop();
-      const int64_t current = counts_[top.pair];
+      const auto it = counts_.find(top.pair);
+      const int64_t current = it == counts_.end() ? 0 : it->second;
       if (static_cast<uint64_t>(current) == top.count) return top;
       if (current > 0) heap_.push({static_cast<uint64_t>(current), top.pair});
     }

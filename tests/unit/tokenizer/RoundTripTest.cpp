@@ -2,6 +2,7 @@
 // decode gives the same text in complete UTF-8 chunks.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <random>
 
 #include "TestData.h"
@@ -58,6 +59,19 @@ TEST(RoundTrip, RandomMixedText) {
     ASSERT_EQ(gpt2().decode(ids), text);
     ASSERT_EQ(streamDecode(gpt2(), ids, false), text);
   }
+}
+
+// One 200 KB piece of random letters: the heap merge keeps this O(n log n);
+// rescanning all pairs per merge would take minutes.
+TEST(RoundTrip, LongPieceEncodesQuickly) {
+  std::mt19937 rng(5);
+  std::string text(200000, 'a');
+  for (char& c : text) c = static_cast<char>('a' + rng() % 26);
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<TokenId> ids = gpt2().encode(text);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(gpt2().decode(ids), text);
+  EXPECT_LT(seconds, 5.0);
 }
 
 TEST(StreamDecoder, HoldsASplitCharacterUntilComplete) {
