@@ -7,6 +7,7 @@ Subcommands:
            PyTorch (bench/torch_forward.py), tokens/s, plus a logits cross-check.
   all      matmul (1024^3, 2048^3) and forward in one run, one table with the goals.
   profile  where lathe's forward time goes, by kernel kind (perf samples).
+  tokenizer  GPT-2 BPE encoding MB/s (bench/tokenizer.cpp) vs tiktoken, single-threaded.
 
 See bench/README.md for how to read the numbers.
 
@@ -417,6 +418,70 @@ def add_coretype_option(parser):
                              "where it falls back to slow generic kernels; e.g. SkylakeX)")
 
 
+# --------------------------------------------------------------------------
+# tokenizer: lathe-bench-tokenizer vs tiktoken, both given data/gpt2, one thread.
+
+# Runs inside the tiktoken peer subprocess: argv[1] = JSON job (files, runs, gpt2 dir).
+TIKTOKEN_SCRIPT = r"""
+import json, statistics, sys, time
+import tiktoken
+job = json.loads(sys.argv[1])
+with open(job["gpt2"] + "/encoder.json", encoding="utf-8") as f:
+    encoder = json.load(f)
+printable = list(range(33, 127)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+byte_of, extra = {}, 0
+for b in range(256):
+    if b in printable:
+        byte_of[chr(b)] = b
+    else:
+        byte_of[chr(256 + extra)] = b
+        extra += 1
+special = {"<|endoftext|>": encoder["<|endoftext|>"]}
+ranks = {bytes(byte_of[c] for c in t): r for t, r in encoder.items() if t not in special}
+pattern = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
+enc = tiktoken.Encoding("gpt2_local", pat_str=pattern, mergeable_ranks=ranks, special_tokens=special)
+text = "".join(open(path, encoding="utf-8").read() for path in job["files"])
+size = len(text.encode("utf-8"))
+rates = []
+for _ in range(job["runs"]):
+    start = time.perf_counter()
+    ids = enc.encode_ordinary(text)
+    rates.append(size / 1e6 / (time.perf_counter() - start))
+checksum = 1469598103934665603
+for i in ids:
+    checksum = ((checksum ^ i) * 1099511628211) % (1 << 64)
+print(json.dumps({"version": tiktoken.__version__, "tokens": len(ids), "encode_mb_per_s": statistics.median(rates),
+                  "checksum": str(checksum)}))
+"""
+
+
+def cmd_tokenizer(args):
+    if not os.path.isfile(args.binary):
+        sys.exit(f"bench.py: {args.binary} not found; build the lathe-bench-tokenizer target or pass --binary")
+    files = args.files or [os.path.join(args.corpora, name) for name in sorted(os.listdir(args.corpora))
+                           if name.endswith(".txt")]
+    lathe = json.loads(subprocess.run([args.binary, "--tokenizer", args.gpt2, "--runs", str(args.runs)] + files,
+                                      check=True, capture_output=True, text=True).stdout)
+    job = json.dumps({"files": files, "runs": args.runs, "gpt2": args.gpt2})
+    proc = subprocess.run([PYTHON, "-c", TIKTOKEN_SCRIPT, job], capture_output=True, text=True,
+                          env=dict(os.environ, RAYON_NUM_THREADS="1"))
+    peer = json.loads(proc.stdout) if proc.returncode == 0 else None
+    if peer is None:
+        print(f"bench.py: tiktoken peer failed (pip install tiktoken):\n{proc.stderr.strip()}", file=sys.stderr)
+    print(f"GPT-2 encoding, single-threaded, {lathe['bytes'] / 1e6:.1f} MB of text, median of {args.runs} runs")
+    print(f"{'':<18} {'MB/s':>8} {'tokens':>10}")
+    print(f"{'lathe':<18} {lathe['encode_mb_per_s']:>8.2f} {lathe['tokens']:>10}")
+    if peer:
+        print(f"{'tiktoken ' + peer['version']:<18} {peer['encode_mb_per_s']:>8.2f} {peer['tokens']:>10}")
+        print(f"lathe/tiktoken: {ratio(lathe['encode_mb_per_s'], peer['encode_mb_per_s'])}x; "
+              f"ids identical: {'yes' if peer['checksum'] == lathe['checksum'] else 'NO'}")
+    print(f"lathe: decode {lathe['decode_mb_per_s']:.0f} MB/s, round trip {'ok' if lathe['round_trip'] else 'FAILED'}, "
+          f"load {lathe['load_ms']:.0f} ms")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"lathe": lathe, "tiktoken": peer}, f, indent=1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -443,6 +508,15 @@ def main():
     profile.add_argument("--frequency", type=int, default=999, help="perf samples per second")
     profile.set_defaults(func=cmd_profile)
 
+    tokenizer = sub.add_parser("tokenizer", help="GPT-2 BPE encoding MB/s: lathe vs tiktoken")
+    tokenizer.add_argument("files", nargs="*", help="text files (default: every .txt under --corpora)")
+    tokenizer.add_argument("--corpora", default="/work/shared/data/corpora")
+    tokenizer.add_argument("--gpt2", default="data/gpt2", help="directory with encoder.json and vocab.bpe")
+    tokenizer.add_argument("--runs", type=int, default=5, help="timed runs (median is reported)")
+    tokenizer.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)  # encoding is single-threaded
+    tokenizer.add_argument("--binary", default="build/bin/lathe-bench-tokenizer", help="path of lathe-bench-tokenizer")
+    tokenizer.add_argument("--json", help="also write the results to this file")
+    tokenizer.set_defaults(func=cmd_tokenizer)
     args = parser.parse_args()
     if args.threads < 1 or args.runs < 1 or getattr(args, "repeat", 1) < 1 or getattr(args, "warmup", 0) < 0:
         parser.error("--threads, --runs and --repeat must be >= 1, --warmup >= 0")

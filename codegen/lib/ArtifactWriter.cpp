@@ -202,6 +202,21 @@ private:
   std::vector<std::string>& weight_names_;
 };
 
+fbs::Offset<fb::Tokenizer> encodeTokenizer(fbs::FlatBufferBuilder& fbb, const TokenizerData& tokenizer) {
+  std::vector<uint8_t> bytes;
+  std::vector<uint32_t> offsets{0};
+  for (const std::string& token : tokenizer.tokens) {
+    bytes.insert(bytes.end(), token.begin(), token.end());
+    offsets.push_back(static_cast<uint32_t>(bytes.size()));
+  }
+  std::vector<uint32_t> merges;
+  for (const auto& [left, right] : tokenizer.merges) {
+    merges.push_back(left);
+    merges.push_back(right);
+  }
+  return fb::CreateTokenizerDirect(fbb, tokenizer.kind.c_str(), &bytes, &offsets, &tokenizer.special_ids, &merges);
+}
+
 }  // namespace
 
 std::vector<uint8_t> writeArtifact(ModuleOp module, const Weights& weights, const ArtifactOptions& options) {
@@ -231,9 +246,11 @@ std::vector<uint8_t> writeArtifact(ModuleOp module, const Weights& weights, cons
     weight_tables.push_back(
         fb::CreateWeight(fbb, fbb.CreateString(name), fb::DType::F32, fbb.CreateVector(tensor.shape), data));
   }
+  fbs::Offset<fb::Tokenizer> tokenizer;
+  if (options.tokenizer) tokenizer = encodeTokenizer(fbb, *options.tokenizer);
   auto artifact = fb::CreateArtifactDirect(fbb, kSchemaVersion, "lathe 0.1", options.target.c_str(),
                                            options.model_json.c_str(), max_batch, max_seq, &entry_points,
-                                           &weight_tables);
+                                           &weight_tables, tokenizer);
   fb::FinishArtifactBuffer(fbb, artifact);
   return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
 }

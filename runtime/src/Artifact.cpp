@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "ArtifactTokenizer.h"
 #include "ArtifactVerifier.h"
 #include "Error.h"
 #include "KernelLayout.h"
@@ -55,6 +56,7 @@ private:
 Artifact::Artifact(std::unique_ptr<Storage> storage) : storage_(std::move(storage)) {
   facts_ = verifyArtifact(storage_->data, storage_->size);
   root_ = fb::GetArtifact(storage_->data);
+  tokenizer_ = readArtifactTokenizer(*root_);
 }
 
 Artifact::~Artifact() = default;

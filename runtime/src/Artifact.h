@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "artifact_generated.h"
+#include "tokenizer/Tokenizer.h"
 
 namespace lathe::runtime {
 
@@ -40,6 +41,8 @@ public:
   /// Index of the entry point named `name`; throws LATHE_ERROR_NOT_FOUND.
   size_t entryPointIndex(const std::string& name) const;
   int64_t inputVocab(size_t entry, size_t input) const { return facts_.input_vocab[entry][input]; }
+  /// The artifact's tokenizer, checked at open; null when it has none.
+  const std::shared_ptr<const tokenizer::Tokenizer>& tokenizer() const { return tokenizer_; }
 
   /// "[B, T, 768]".
   static std::string shapeString(const fb::TensorSpec& spec);
@@ -51,6 +54,7 @@ private:
   std::unique_ptr<Storage> storage_;
   const fb::Artifact* root_ = nullptr;
   ArtifactFacts facts_;
+  std::shared_ptr<const tokenizer::Tokenizer> tokenizer_;
 };
 
 /// Index of the input/output named `name` in `list`; throws LATHE_ERROR_NOT_FOUND naming `what` and the entry.

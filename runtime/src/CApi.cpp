@@ -9,6 +9,8 @@
 
 #include "Artifact.h"
 #include "ArtifactVerifier.h"
+#include "CApiGuard.h"
+#include "TokenizerHandle.h"
 #include "Error.h"
 #include "Session.h"
 #include "lathe/lathe.h"
@@ -16,6 +18,9 @@
 using lathe::runtime::Artifact;
 using lathe::runtime::Error;
 using lathe::runtime::Session;
+using lathe::runtime::capi::guarded;
+using lathe::runtime::capi::last_error;
+using lathe::runtime::capi::require;
 namespace fb = lathe::fb;
 
 struct lathe_artifact {
@@ -29,34 +34,6 @@ struct lathe_session {
 };
 
 namespace {
-
-thread_local std::string last_error;
-
-lathe_status fail(lathe_status status, const std::string& message) {
-  last_error = message;
-  return status;
-}
-
-// Runs `body`, turning every exception into a status and last_error.
-template <typename Body>
-lathe_status guarded(Body&& body) {
-  try {
-    body();
-    return LATHE_OK;
-  } catch (const Error& error) {
-    return fail(error.status(), error.what());
-  } catch (const std::bad_alloc&) {
-    return fail(LATHE_ERROR_OUT_OF_MEMORY, "out of memory");
-  } catch (const std::exception& error) {
-    return fail(LATHE_ERROR_INTERNAL, std::string("internal error: ") + error.what());
-  } catch (...) {
-    return fail(LATHE_ERROR_INTERNAL, "internal error: unknown exception");
-  }
-}
-
-void require(const void* pointer, const char* name) {
-  if (pointer == nullptr) throw Error(LATHE_ERROR_INVALID_ARGUMENT, std::string(name) + " is null");
-}
 
 lathe_artifact* wrap(std::shared_ptr<const Artifact> artifact) {
   auto handle = std::make_unique<lathe_artifact>();
@@ -191,6 +168,20 @@ LATHE_API lathe_status lathe_artifact_input_info(const lathe_artifact* artifact,
 LATHE_API lathe_status lathe_artifact_output_info(const lathe_artifact* artifact, const char* entry, size_t index,
                                                   const char** name, lathe_dtype* dtype, const char** shape) {
   return tensorInfo(artifact, entry, index, false, name, dtype, shape);
+}
+
+LATHE_API lathe_status lathe_artifact_tokenizer(const lathe_artifact* artifact, lathe_tokenizer** out) {
+  return guarded([&] {
+    require(artifact, "artifact");
+    require(out, "out");
+    *out = nullptr;
+    const auto& tokenizer = artifact->artifact->tokenizer();
+    if (!tokenizer) {
+      throw Error(LATHE_ERROR_NOT_FOUND,
+                  "the artifact has no tokenizer (compile it with --tokenizer to include one)");
+    }
+    *out = new lathe_tokenizer{tokenizer};
+  });
 }
 
 LATHE_API lathe_status lathe_session_create(const lathe_artifact* artifact, const char* device, lathe_session** out) {

@@ -106,9 +106,7 @@ std::string shapeText(const std::vector<int64_t>& shape) {
   return text + (shape.size() == 1 ? ",)" : ")");
 }
 
-}  // namespace
-
-TokenArray readTokens(const std::string& path) {
+TokenArray readIds(const std::string& path, bool require_batch_by_time) {
   const std::string bytes = readFile(path);
   const Header header = parseHeader(path, bytes);
   if (header.fortran_order) fail(path, "Fortran-order arrays are not supported; save with C order");
@@ -116,7 +114,7 @@ TokenArray readTokens(const std::string& path) {
   if (header.descr == "'<i4'" || header.descr == "'|i4'") item_size = 4;
   if (header.descr == "'<i8'" || header.descr == "'|i8'") item_size = 8;
   if (item_size == 0) fail(path, "dtype " + header.descr + " is not supported; token ids must be int32 or int64");
-  if (header.shape.size() != 2) {
+  if (require_batch_by_time && header.shape.size() != 2) {
     fail(path, "token ids must be a 2-D (B, T) array, got shape " + shapeText(header.shape));
   }
   TokenArray tokens;
@@ -148,13 +146,15 @@ TokenArray readTokens(const std::string& path) {
   return tokens;
 }
 
-void writeFloat32(const std::string& path, const std::vector<int64_t>& shape, const float* data) {
+void writeArray(const std::string& path, const std::vector<int64_t>& shape, const char* descr, const void* data,
+                size_t item_size) {
   uint64_t count = 1;
   for (int64_t extent : shape) {
     if (extent < 0) throw NpyError("'" + path + "': negative dimension in shape " + shapeText(shape));
     count *= static_cast<uint64_t>(extent);
   }
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shapeText(shape) + ", }";
+  std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " +
+                       shapeText(shape) + ", }";
   // Magic (6) + version (2) + length (2) + dict + '\n' padded to a multiple of 64.
   const size_t unpadded = kMagicSize + 4 + header.size() + 1;
   header.append((64 - unpadded % 64) % 64, ' ');
@@ -170,7 +170,7 @@ void writeFloat32(const std::string& path, const std::vector<int64_t>& shape, co
     std::ofstream file(temp, std::ios::binary | std::ios::trunc);
     if (!file) throw NpyError("cannot create '" + temp + "': " + std::strerror(errno));
     file << prefix << header;
-    file.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(count * sizeof(float)));
+    file.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(count * item_size));
     file.flush();
     if (!file) {
       std::remove(temp.c_str());
@@ -182,6 +182,20 @@ void writeFloat32(const std::string& path, const std::vector<int64_t>& shape, co
     std::remove(temp.c_str());
     throw NpyError("cannot rename '" + temp + "' to '" + path + "': " + reason);
   }
+}
+
+}  // namespace
+
+TokenArray readTokens(const std::string& path) { return readIds(path, true); }
+
+TokenArray readTokenIds(const std::string& path) { return readIds(path, false); }
+
+void writeFloat32(const std::string& path, const std::vector<int64_t>& shape, const float* data) {
+  writeArray(path, shape, "<f4", data, sizeof(float));
+}
+
+void writeInt32(const std::string& path, const std::vector<int64_t>& shape, const int32_t* data) {
+  writeArray(path, shape, "<i4", data, sizeof(int32_t));
 }
 
 }  // namespace lathe::npy

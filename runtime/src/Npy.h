@@ -24,8 +24,13 @@ struct TokenArray {
 /// when every value fits in int32.
 TokenArray readTokens(const std::string& path);
 
+/// Like readTokens, for int32/int64 arrays of any rank (shape as stored).
+TokenArray readTokenIds(const std::string& path);
+
 /// Writes a C-order float32 array of any shape (rank 0 included) atomically:
 /// to a temporary file next to `path`, then renamed over it.
 void writeFloat32(const std::string& path, const std::vector<int64_t>& shape, const float* data);
+/// The same for int32 (e.g. token ids from `lathe tokenizer encode -o`).
+void writeInt32(const std::string& path, const std::vector<int64_t>& shape, const int32_t* data);
 
 }  // namespace lathe::npy

@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "lathe/lathe.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -14,9 +16,13 @@ namespace lathe::tool {
 void addCompileCommand(CLI::App& app);
 void addRunCommand(CLI::App& app);
 void addExportCommand(CLI::App& app);
+void addTokenizerCommand(CLI::App& app);
 
 /// Writes `bytes` to `path` through a temporary file in the same directory,
 /// fsync and rename, so a crash never leaves a half-written file at `path`.
 void writeFileAtomically(const std::string& path, const uint8_t* bytes, size_t size);
+
+/// A tokenizer from a directory, a tokenizer.json, or a .lathe artifact (TokenizerCommand.cpp).
+Tokenizer openTokenizer(const std::string& path);
 
 }  // namespace lathe::tool

@@ -1,4 +1,4 @@
-// lathe compile MODEL --target cpu -o model.lathe
+// lathe compile MODEL --target cpu [--tokenizer DIR] -o model.lathe
 #include "Commands.h"
 
 #include "lathe/codegen/ArtifactWriter.h"
@@ -10,7 +10,10 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <sys/stat.h>
+
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
@@ -27,7 +30,42 @@ struct CompileOptions {
   uint64_t seed = 0;
   std::string dump_lathe_ir;
   std::string dump_kernel_ir;
+  std::string tokenizer;
 };
+
+bool isDirectory(const std::string& path) {
+  struct stat info {};
+  return stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+/// The tokenizer to embed: --tokenizer, else one found in the model directory
+/// (tokenizer.json or vocab.json + merges.txt). A found one that Lathe cannot
+/// read is skipped with a warning; an explicit one must load.
+std::optional<codegen::TokenizerData> findTokenizer(const CompileOptions& options, int64_t model_vocab) {
+  std::optional<Tokenizer> tokenizer;
+  if (!options.tokenizer.empty()) {
+    tokenizer = openTokenizer(options.tokenizer);
+  } else if (isDirectory(options.model)) {
+    try {
+      tokenizer = Tokenizer::load(options.model);
+      std::cerr << "lathe: using the tokenizer in " << options.model << "\n";
+    } catch (const RuntimeError& error) {
+      if (error.status() != LATHE_ERROR_NOT_FOUND)
+        std::cerr << "lathe: warning: not embedding the model directory's tokenizer: " << error.what() << "\n";
+    }
+  }
+  if (!tokenizer) return std::nullopt;
+  if (static_cast<int64_t>(tokenizer->tokenCount()) > model_vocab)
+    throw std::runtime_error("the tokenizer has " + std::to_string(tokenizer->tokenCount()) +
+                             " tokens, more than the model's vocabulary (" + std::to_string(model_vocab) + ")");
+  codegen::TokenizerData data;
+  for (size_t id = 0; id < tokenizer->tokenCount(); ++id) {
+    data.tokens.push_back(tokenizer->tokenBytes(static_cast<int32_t>(id)));
+    if (tokenizer->isSpecial(static_cast<int32_t>(id))) data.special_ids.push_back(static_cast<uint32_t>(id));
+  }
+  for (size_t rank = 0; rank < tokenizer->mergeCount(); ++rank) data.merges.push_back(tokenizer->merge(rank));
+  return data;
+}
 
 void dumpIR(mlir::ModuleOp module, const std::string& path) {
   if (path.empty()) return;
@@ -70,11 +108,13 @@ void compile(const CompileOptions& options) {
   codegen::ArtifactOptions artifact_options;
   artifact_options.target = options.target;
   artifact_options.model_json = specToJson(model.spec);
+  artifact_options.tokenizer = findTokenizer(options, model.spec.vocab_size);
   std::vector<uint8_t> bytes = codegen::writeArtifact(*module, model.weights, artifact_options);
   if (bytes.empty()) fail("artifact encoding");
   writeFileAtomically(options.output, bytes.data(), bytes.size());
   std::cerr << "lathe: wrote " << options.output << " (" << bytes.size() / 1024 << " KiB, target "
-            << options.target << ", max batch " << options.max_batch << ", max seq " << max_seq << ")\n";
+            << options.target << ", max batch " << options.max_batch << ", max seq " << max_seq
+            << (artifact_options.tokenizer ? ", with tokenizer" : "") << ")\n";
 }
 
 }  // namespace
@@ -89,6 +129,9 @@ void addCompileCommand(CLI::App& app) {
   cmd->add_option("--max-batch", options->max_batch, "largest batch the artifact accepts")->capture_default_str();
   cmd->add_option("--max-seq", options->max_seq, "longest sequence the artifact accepts (default: context length)");
   cmd->add_option("--seed", options->seed, "seed for random weights when the model has none")->capture_default_str();
+  cmd->add_option("--tokenizer", options->tokenizer,
+                   "tokenizer to embed: a directory (encoder.json + vocab.bpe, vocab.json + merges.txt, "
+                   "tokenizer.json) or a tokenizer.json; default: the one in a Hugging Face model directory");
   cmd->add_option("--dump-lathe-ir", options->dump_lathe_ir, "write the lathe dialect IR to this file");
   cmd->add_option("--dump-kernel-ir", options->dump_kernel_ir, "write the planned kernel IR to this file");
   cmd->callback([options] { compile(*options); });

@@ -1,4 +1,4 @@
-// lathe run model.lathe --tokens 1,2,3 | --tokens-file X.npy [--dump-logits out.npy]
+// lathe run model.lathe --tokens 1,2,3 | --tokens-file X.npy | --text "..." [--dump-logits out.npy]
 #include "Commands.h"
 
 #include "Npy.h"
@@ -18,6 +18,7 @@ struct RunOptions {
   std::string device = "cpu";
   std::string tokens;
   std::string tokens_file;
+  std::string text;
   std::string dump_logits;
   int repeat = 1;
 };
@@ -44,14 +45,15 @@ std::vector<int32_t> parseTokenList(const std::string& text) {
 }
 
 void run(const RunOptions& options) {
+  Artifact artifact(options.artifact);
   npy::TokenArray tokens;
   if (!options.tokens_file.empty()) {
     tokens = npy::readTokens(options.tokens_file);
   } else {
-    tokens.ids = parseTokenList(options.tokens);
+    tokens.ids = options.text.empty() ? parseTokenList(options.tokens) : Tokenizer::fromArtifact(artifact).encode(options.text);
+    if (tokens.ids.empty()) throw std::runtime_error("--text: the text encodes to no tokens");
     tokens.shape = {1, static_cast<int64_t>(tokens.ids.size())};
   }
-  Artifact artifact(options.artifact);
   Session session(artifact, options.device);
   session.setInput<int32_t>("forward", "tokens", tokens.shape, tokens.ids);
   double best_seconds = 1e300;
@@ -77,12 +79,14 @@ void addRunCommand(CLI::App& app) {
   cmd->add_option("--device", options->device, "cpu")->capture_default_str();
   auto* list = cmd->add_option("--tokens", options->tokens, "comma-separated token ids (one sequence)");
   auto* file = cmd->add_option("--tokens-file", options->tokens_file, "(B,T) int32 .npy of token ids");
+  auto* text = cmd->add_option("--text", options->text, "text to encode with the artifact's tokenizer (one sequence)");
   list->excludes(file);
+  text->excludes(list)->excludes(file);
   cmd->add_option("--dump-logits", options->dump_logits, "write float32 logits (B,T,V) to this .npy");
   cmd->add_option("--repeat", options->repeat, "run this many times and report the fastest")->check(CLI::PositiveNumber);
   cmd->callback([options] {
-    if (options->tokens.empty() && options->tokens_file.empty())
-      throw std::runtime_error("give --tokens or --tokens-file");
+    if (options->tokens.empty() && options->tokens_file.empty() && options->text.empty())
+      throw std::runtime_error("give --tokens, --tokens-file or --text");
     run(*options);
   });
 }

@@ -1,4 +1,4 @@
-// lathe: compile models to artifacts, run them, export weights.
+// lathe: compile models to artifacts, run them, export weights, tokenize text.
 #include "Commands.h"
 
 #include "lathe/frontend/ModelSpec.h"
@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   lathe::tool::addCompileCommand(app);
   lathe::tool::addRunCommand(app);
   lathe::tool::addExportCommand(app);
+  lathe::tool::addTokenizerCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

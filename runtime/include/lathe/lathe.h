@@ -44,6 +44,8 @@ typedef enum lathe_dtype {
 
 typedef struct lathe_artifact lathe_artifact;
 typedef struct lathe_session lathe_session;
+typedef struct lathe_tokenizer lathe_tokenizer;
+typedef struct lathe_token_decoder lathe_token_decoder;
 
 /* The message of the last failure on this thread ("" if none). */
 LATHE_API const char* lathe_last_error(void);
@@ -100,6 +102,72 @@ LATHE_API lathe_status lathe_session_output_shape(const lathe_session* session, 
 /* Copies the output of the last run into dst; `bytes` must be at least its size. */
 LATHE_API lathe_status lathe_session_read_output(const lathe_session* session, const char* entry, const char* name,
                                                  void* dst, size_t bytes);
+
+/* ---- Tokenizers ----------------------------------------------------------
+ * Byte-level BPE compatible with GPT-2: GPT-2's pre-tokenization pattern, its
+ * merges, special tokens such as <|endoftext|>. Any byte string encodes, and
+ * decoding the ids gives the bytes back. A tokenizer is immutable and may be
+ * shared between threads; a token decoder is used by one thread at a time.
+ * Token ids are int32 like the models' token inputs. */
+
+/* Loads a directory holding encoder.json + vocab.bpe (GPT-2), vocab.json +
+ * merges.txt or tokenizer.json (Hugging Face), or a tokenizer.json file.
+ * A tokenizer.json must be a byte-level BPE; other kinds are refused with
+ * LATHE_ERROR_UNSUPPORTED. */
+LATHE_API lathe_status lathe_tokenizer_load(const char* path, lathe_tokenizer** out);
+/* The same from file contents in memory (copied). */
+LATHE_API lathe_status lathe_tokenizer_load_gpt2_memory(const char* encoder_json, size_t encoder_size,
+                                                        const char* merges, size_t merges_size,
+                                                        lathe_tokenizer** out);
+LATHE_API lathe_status lathe_tokenizer_load_hf_memory(const char* tokenizer_json, size_t size, lathe_tokenizer** out);
+/* The tokenizer compiled into an artifact; LATHE_ERROR_NOT_FOUND when it has
+ * none. The tokenizer stays valid after the artifact is closed. */
+LATHE_API lathe_status lathe_artifact_tokenizer(const lathe_artifact* artifact, lathe_tokenizer** out);
+/* Learns a vocabulary of `vocab_size` tokens (256 bytes + merges + the special
+ * tokens, which are appended last) from the text files in `paths`. */
+LATHE_API lathe_status lathe_tokenizer_train(const char* const* paths, size_t path_count, size_t vocab_size,
+                                             const char* const* special_tokens, size_t special_count,
+                                             lathe_tokenizer** out);
+/* Writes encoder.json and vocab.bpe (GPT-2's format) into `dir`, creating it if missing. */
+LATHE_API lathe_status lathe_tokenizer_save(const lathe_tokenizer* tokenizer, const char* dir);
+/* Null is accepted. */
+LATHE_API void lathe_tokenizer_free(lathe_tokenizer* tokenizer);
+
+LATHE_API size_t lathe_tokenizer_token_count(const lathe_tokenizer* tokenizer);
+LATHE_API size_t lathe_tokenizer_merge_count(const lathe_tokenizer* tokenizer);
+/* A token's bytes (owned by the tokenizer, not NUL-terminated) and whether it is special; outputs may be null. */
+LATHE_API lathe_status lathe_tokenizer_token(const lathe_tokenizer* tokenizer, int32_t id, const char** bytes,
+                                             size_t* size, int* is_special);
+/* The merge of the given rank: the ids of its two parts. */
+LATHE_API lathe_status lathe_tokenizer_merge(const lathe_tokenizer* tokenizer, size_t rank, int32_t* left,
+                                             int32_t* right);
+/* The id of a special token such as "<|endoftext|>", or -1. */
+LATHE_API int32_t lathe_tokenizer_special_id(const lathe_tokenizer* tokenizer, const char* text);
+
+/* Flags for lathe_tokenizer_encode. */
+#define LATHE_ENCODE_SPECIAL_AS_TEXT 1u /* encode "<|endoftext|>" in the text as ordinary text */
+
+/* Encodes text_size bytes of `text` (any bytes; need not be UTF-8) into
+ * `ids`. *count receives the number of ids; when it exceeds `capacity` the call
+ * fails with LATHE_ERROR_INVALID_ARGUMENT and writes nothing. text_size ids
+ * always suffice. */
+LATHE_API lathe_status lathe_tokenizer_encode(const lathe_tokenizer* tokenizer, const char* text, size_t text_size,
+                                              uint32_t flags, int32_t* ids, size_t capacity, size_t* count);
+/* Decodes `ids` into `text` (not NUL-terminated); *size receives the byte
+ * count, and when it exceeds `capacity` the call fails as above. */
+LATHE_API lathe_status lathe_tokenizer_decode(const lathe_tokenizer* tokenizer, const int32_t* ids, size_t count,
+                                              char* text, size_t capacity, size_t* size);
+
+/* Streaming decode for generation: push one id at a time and get the text
+ * that became complete. A UTF-8 character split across tokens comes out when
+ * its last byte arrives; finish() returns what is still held back. The text
+ * pointer is owned by the decoder and valid until its next call. */
+LATHE_API lathe_status lathe_token_decoder_create(const lathe_tokenizer* tokenizer, lathe_token_decoder** out);
+LATHE_API lathe_status lathe_token_decoder_push(lathe_token_decoder* decoder, int32_t id, const char** text,
+                                                size_t* size);
+LATHE_API lathe_status lathe_token_decoder_finish(lathe_token_decoder* decoder, const char** text, size_t* size);
+/* Null is accepted. */
+LATHE_API void lathe_token_decoder_free(lathe_token_decoder* decoder);
 
 #ifdef __cplusplus
 }

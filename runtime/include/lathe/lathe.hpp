@@ -6,12 +6,17 @@
 //   session.setInput("forward", "tokens", {B, T}, ids);       // std::vector<int32_t>
 //   session.run("forward");
 //   std::vector<float> logits = session.output<float>("forward", "logits");
+//
+//   lathe::Tokenizer tokenizer = lathe::Tokenizer::fromArtifact(artifact);   // or Tokenizer::load("data/gpt2")
+//   std::vector<int32_t> ids = tokenizer.encode("Hello world");
+//   std::string text = tokenizer.decode(ids);
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lathe/lathe.h"
@@ -165,6 +170,121 @@ private:
     void operator()(lathe_session* session) const { lathe_session_destroy(session); }
   };
   std::unique_ptr<lathe_session, Destroy> handle_;
+};
+
+/// A byte-level BPE tokenizer (GPT-2 compatible). Immutable; copies share it.
+class Tokenizer {
+public:
+  /// A directory (encoder.json + vocab.bpe, vocab.json + merges.txt, tokenizer.json) or a tokenizer.json file.
+  static Tokenizer load(const std::string& path) {
+    lathe_tokenizer* handle = nullptr;
+    detail::check(lathe_tokenizer_load(path.c_str(), &handle));
+    return Tokenizer(handle);
+  }
+  static Tokenizer fromGpt2Memory(const std::string& encoder_json, const std::string& merges) {
+    lathe_tokenizer* handle = nullptr;
+    detail::check(lathe_tokenizer_load_gpt2_memory(encoder_json.data(), encoder_json.size(), merges.data(),
+                                                   merges.size(), &handle));
+    return Tokenizer(handle);
+  }
+  static Tokenizer fromHuggingFaceMemory(const std::string& tokenizer_json) {
+    lathe_tokenizer* handle = nullptr;
+    detail::check(lathe_tokenizer_load_hf_memory(tokenizer_json.data(), tokenizer_json.size(), &handle));
+    return Tokenizer(handle);
+  }
+  /// Throws RuntimeError with LATHE_ERROR_NOT_FOUND when the artifact has none.
+  static Tokenizer fromArtifact(const Artifact& artifact) {
+    lathe_tokenizer* handle = nullptr;
+    detail::check(lathe_artifact_tokenizer(artifact.get(), &handle));
+    return Tokenizer(handle);
+  }
+  static Tokenizer train(const std::vector<std::string>& paths, size_t vocab_size,
+                         const std::vector<std::string>& special_tokens = {"<|endoftext|>"}) {
+    std::vector<const char*> path_pointers, special_pointers;
+    for (const std::string& path : paths) path_pointers.push_back(path.c_str());
+    for (const std::string& special : special_tokens) special_pointers.push_back(special.c_str());
+    lathe_tokenizer* handle = nullptr;
+    detail::check(lathe_tokenizer_train(path_pointers.data(), path_pointers.size(), vocab_size,
+                                        special_pointers.data(), special_pointers.size(), &handle));
+    return Tokenizer(handle);
+  }
+
+  void save(const std::string& dir) const { detail::check(lathe_tokenizer_save(get(), dir.c_str())); }
+
+  /// With `allow_special` false, "<|endoftext|>" in the text is encoded as ordinary text.
+  std::vector<int32_t> encode(const std::string& text, bool allow_special = true) const {
+    std::vector<int32_t> ids(text.size());
+    size_t count = 0;
+    detail::check(lathe_tokenizer_encode(get(), text.data(), text.size(),
+                                         allow_special ? 0u : LATHE_ENCODE_SPECIAL_AS_TEXT, ids.data(), ids.size(),
+                                         &count));
+    ids.resize(count);
+    return ids;
+  }
+  std::string decode(const std::vector<int32_t>& ids) const {
+    size_t size = 0;
+    lathe_status status = lathe_tokenizer_decode(get(), ids.data(), ids.size(), nullptr, 0, &size);
+    if (status != LATHE_OK && size == 0) detail::check(status);
+    std::string text(size, '\0');
+    detail::check(lathe_tokenizer_decode(get(), ids.data(), ids.size(), text.data(), text.size(), &size));
+    return text;
+  }
+
+  size_t tokenCount() const { return lathe_tokenizer_token_count(get()); }
+  size_t mergeCount() const { return lathe_tokenizer_merge_count(get()); }
+  std::string tokenBytes(int32_t id) const {
+    const char* bytes = nullptr;
+    size_t size = 0;
+    detail::check(lathe_tokenizer_token(get(), id, &bytes, &size, nullptr));
+    return std::string(bytes, size);
+  }
+  bool isSpecial(int32_t id) const {
+    int special = 0;
+    detail::check(lathe_tokenizer_token(get(), id, nullptr, nullptr, &special));
+    return special != 0;
+  }
+  std::pair<int32_t, int32_t> merge(size_t rank) const {
+    int32_t left = 0, right = 0;
+    detail::check(lathe_tokenizer_merge(get(), rank, &left, &right));
+    return {left, right};
+  }
+  /// -1 when there is no such special token.
+  int32_t specialId(const std::string& text) const { return lathe_tokenizer_special_id(get(), text.c_str()); }
+
+  const lathe_tokenizer* get() const { return handle_.get(); }
+
+private:
+  explicit Tokenizer(lathe_tokenizer* handle) : handle_(handle, lathe_tokenizer_free) {}
+  std::shared_ptr<lathe_tokenizer> handle_;
+};
+
+/// Streaming decode: push(id) returns the text completed by that token.
+class TokenDecoder {
+public:
+  explicit TokenDecoder(const Tokenizer& tokenizer) {
+    lathe_token_decoder* handle = nullptr;
+    detail::check(lathe_token_decoder_create(tokenizer.get(), &handle));
+    handle_.reset(handle);
+  }
+  std::string push(int32_t id) {
+    const char* text = nullptr;
+    size_t size = 0;
+    detail::check(lathe_token_decoder_push(handle_.get(), id, &text, &size));
+    return std::string(text, size);
+  }
+  /// The bytes still held back (an incomplete character at the end).
+  std::string finish() {
+    const char* text = nullptr;
+    size_t size = 0;
+    detail::check(lathe_token_decoder_finish(handle_.get(), &text, &size));
+    return std::string(text, size);
+  }
+
+private:
+  struct Free {
+    void operator()(lathe_token_decoder* decoder) const { lathe_token_decoder_free(decoder); }
+  };
+  std::unique_ptr<lathe_token_decoder, Free> handle_;
 };
 
 }  // namespace lathe

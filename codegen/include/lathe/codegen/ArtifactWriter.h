@@ -5,14 +5,25 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lathe::codegen {
 
+/// A byte-level BPE tokenizer to store in the artifact (schema table Tokenizer).
+struct TokenizerData {
+  std::string kind = "gpt2_byte_bpe";
+  std::vector<std::string> tokens;                    // id -> bytes
+  std::vector<uint32_t> special_ids;
+  std::vector<std::pair<uint32_t, uint32_t>> merges;  // rank -> (left, right)
+};
+
 struct ArtifactOptions {
   std::string target = "cpu";
   std::string model_json;  // canonical model description
+  std::optional<TokenizerData> tokenizer;
 };
 
 /// Serializes every planned function of `module` (after the kernel pipeline)
