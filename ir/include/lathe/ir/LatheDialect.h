@@ -23,4 +23,11 @@ namespace lathe::ir {
 inline constexpr llvm::StringLiteral kMaxBatchAttr = "lathe.max_batch";
 inline constexpr llvm::StringLiteral kMaxSeqAttr = "lathe.max_seq";
 
+/// Checks a (B,T,Hkv,D) value against a static (Bmax,S,Hkv,D) KV cache and
+/// the optional (B) i32 offsets; shared by lathe and lathe_kernel ops.
+mlir::LogicalResult verifyCacheOperands(mlir::Operation* op, mlir::RankedTensorType value,
+                                        mlir::RankedTensorType cache, mlir::Value offsets);
+/// Checks that `offsets` (if present) is a (B) i32 vector.
+mlir::LogicalResult verifyOffsets(mlir::Operation* op, mlir::Value offsets, llvm::StringRef role);
+
 }  // namespace lathe::ir
