@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   lathe::tool::addCompileCommand(app);
   lathe::tool::addRunCommand(app);
   lathe::tool::addExportCommand(app);
+  lathe::tool::addSampleCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
