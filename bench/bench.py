@@ -3,6 +3,7 @@
 
 Subcommands:
   matmul   lathe::cpu::gemm (bench/matmul.cpp) vs numpy sgemm and torch.matmul.
+  decode   generation tokens/s vs a PyTorch KV cache (bench/decode_bench.py).
 
 Peers run in subprocesses with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE removed from
 the environment (they force OpenBLAS onto AVX2 kernels) and with
@@ -14,6 +15,8 @@ import json
 import os
 import subprocess
 import sys
+
+import decode_bench
 
 PYTHON = "/usr/bin/python3"
 
@@ -107,6 +110,7 @@ def cmd_matmul(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
+    decode_bench.add_decode_command(sub)
     matmul = sub.add_parser("matmul", help="GEMM GFLOP/s: lathe vs numpy vs torch")
     matmul.add_argument("--threads", type=int, default=2)
     matmul.add_argument("--runs", type=int, default=9, help="timed runs per shape (median is reported)")
