@@ -4,6 +4,12 @@
 Subcommands:
   matmul   lathe::cpu::gemm (bench/matmul.cpp) vs numpy sgemm and torch.matmul.
   decode   generation tokens/s vs a PyTorch KV cache (bench/decode_bench.py).
+  forward  a compiled model's forward pass (bench/forward.cpp) vs the same model in
+           PyTorch (bench/torch_forward.py), tokens/s, plus a logits cross-check.
+  all      matmul (1024^3, 2048^3) and forward in one run, one table with the goals.
+  profile  where lathe's forward time goes, by kernel kind (perf samples).
+
+See bench/README.md for how to read the numbers.
 
 Peers run in subprocesses with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE removed from
 the environment (they force OpenBLAS onto AVX2 kernels) and with
@@ -13,12 +19,24 @@ OPENBLAS_NUM_THREADS set to the thread count; see docs in
 import argparse
 import json
 import os
+import re
+import statistics
 import subprocess
 import sys
+import tempfile
 
 import decode_bench
 
 PYTHON = "/usr/bin/python3"
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+TORCH_FORWARD = os.path.join(BENCH_DIR, "torch_forward.py")
+
+# The issue's goals: forward at least as fast as PyTorch, sgemm >= 70% of OpenBLAS.
+FORWARD_GOAL = 1.0
+SGEMM_GOAL = 0.70
+GOAL_MATMUL_SHAPES = ("square_1024", "square_2048")
+# Largest max |lathe - torch| / max |torch| over the logits for "same model".
+LOGITS_TOLERANCE = 1e-3
 
 # Runs inside the peer subprocess: argv[1] = "numpy" | "torch", argv[2] = JSON job.
 PEER_SCRIPT = r"""
@@ -64,12 +82,25 @@ def peer_environment(threads, coretype):
     return env
 
 
-def run_lathe(binary, threads, runs):
-    if not os.path.isfile(binary):
-        sys.exit(f"bench.py: {binary} not found; build the lathe-bench-matmul target or pass --binary")
-    out = subprocess.run([binary, "--threads", str(threads), "--runs", str(runs)],
-                         check=True, capture_output=True, text=True).stdout
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
+def require_binary(path, target, flag):
+    if not os.path.isfile(path):
+        sys.exit(f"bench.py: {path} not found; build the {target} target or pass {flag}")
+
+
+def run_json_lines(command, what, env=None):
+    """Runs a tool that prints one JSON object per line; exits naming the tool on failure."""
+    proc = subprocess.run(command, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.exit(f"bench.py: {what} failed (exit {proc.returncode}): {' '.join(command)}\n{proc.stderr.strip()}")
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+
+def run_lathe(binary, threads, runs, only_shapes=()):
+    require_binary(binary, "lathe-bench-matmul", "--binary")
+    command = [binary, "--threads", str(threads), "--runs", str(runs)]
+    for name in only_shapes:
+        command += ["--shape", name]
+    return run_json_lines(command, "lathe-bench-matmul")
 
 
 def run_peer(peer, shapes, threads, runs, coretype):
@@ -107,6 +138,287 @@ def cmd_matmul(args):
             json.dump(rows, f, indent=1)
 
 
+# --------------------------------------------------------------------------
+# forward: lathe-bench-forward vs bench/torch_forward.py on the same weights.
+
+def parse_shapes(text):
+    shapes = []
+    for item in text.split(","):
+        parts = item.strip().lower().split("x")
+        if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
+            raise argparse.ArgumentTypeError(f"shape '{item}' is not BxT with B, T >= 1 (e.g. 4x64)")
+        shapes.append((int(parts[0]), int(parts[1])))
+    return shapes
+
+
+def shape_name(shape):
+    return f"{shape[0]}x{shape[1]}"
+
+
+def prepare_model(args, workdir):
+    """Exports the model once (weights for the peer) and compiles that export, so both run the same weights."""
+    require_binary(args.lathe, "lathe", "--lathe")
+    export_dir = os.path.join(workdir, "model")
+    artifact = os.path.join(workdir, "model.lathe")
+    max_batch = max(b for b, _ in args.shapes)
+    max_seq = max(t for _, t in args.shapes)
+    for command in ([args.lathe, "export", args.model, "-o", export_dir, "--format", "lathe"],
+                    [args.lathe, "compile", export_dir, "--max-batch", str(max_batch), "--max-seq", str(max_seq),
+                     "-o", artifact]):
+        proc = subprocess.run(command, capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"bench.py: {' '.join(command)} failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
+    with open(os.path.join(export_dir, "model.json")) as f:
+        spec = json.load(f)
+    return export_dir, artifact, spec
+
+
+def lathe_forward_command(args, artifact, *extra):
+    return [args.binary, artifact, "--threads", str(args.threads), "--warmup", str(args.warmup), *extra]
+
+
+def time_lathe_forward(args, artifact):
+    results = {}
+    for b, t in args.shapes:
+        command = lathe_forward_command(args, artifact, "--batch", str(b), "--seq", str(t), "--runs", str(args.runs))
+        results[(b, t)] = run_json_lines(command, "lathe-bench-forward")[0]
+    return results
+
+
+def time_torch_forward(args, export_dir):
+    command = [PYTHON, TORCH_FORWARD, export_dir, "--threads", str(args.threads), "--warmup", str(args.warmup),
+               "--runs", str(args.runs), "--shapes", ",".join(shape_name(s) for s in args.shapes)]
+    rows = run_json_lines(command, "the PyTorch peer", peer_environment(args.threads, args.openblas_coretype))
+    return {(r["batch"], r["seq"]): r for r in rows}
+
+
+def check_logits(args, export_dir, artifact, spec, workdir):
+    """Runs both on the same seeded ids; returns max |lathe - torch| / max |torch| over the logits."""
+    import numpy as np
+    shape = args.shapes[0]
+    ids_path, lathe_path, torch_path = (os.path.join(workdir, n) for n in ("ids.npy", "lathe.npy", "torch.npy"))
+    np.save(ids_path, np.random.default_rng(7).integers(0, spec["vocab_size"], size=shape, dtype=np.int32))
+    run_json_lines([args.binary, artifact, "--threads", str(args.threads), "--warmup", "0", "--runs", "1",
+                    "--tokens-file", ids_path, "--dump-logits", lathe_path], "lathe-bench-forward")
+    run_json_lines([PYTHON, TORCH_FORWARD, export_dir, "--threads", str(args.threads), "--tokens-file", ids_path,
+                    "--dump-logits", torch_path], "the PyTorch peer",
+                   peer_environment(args.threads, args.openblas_coretype))
+    ours, theirs = np.load(lathe_path), np.load(torch_path)
+    if ours.shape != theirs.shape:
+        sys.exit(f"bench.py: logits shapes differ: lathe {ours.shape}, torch {theirs.shape}")
+    return float(np.abs(ours - theirs).max() / np.abs(theirs).max())
+
+
+def measure_forward(args, workdir):
+    """Medians over --repeat rounds, each round timing lathe then the peer (so load changes hit both)."""
+    export_dir, artifact, spec = prepare_model(args, workdir)
+    rel_diff = check_logits(args, export_dir, artifact, spec, workdir)
+    rounds = [(time_lathe_forward(args, artifact), time_torch_forward(args, export_dir)) for _ in range(args.repeat)]
+    rows = []
+    for shape in args.shapes:
+        lathe_rates = [lathe[shape]["tokens_per_s"] for lathe, _ in rounds]
+        torch_rates = [peer[shape]["tokens_per_s"] for _, peer in rounds]
+        rows.append({"shape": shape_name(shape), "batch": shape[0], "seq": shape[1],
+                     "lathe_tokens_per_s": statistics.median(lathe_rates),
+                     "torch_tokens_per_s": statistics.median(torch_rates),
+                     "lathe_rounds": lathe_rates, "torch_rounds": torch_rates})
+    check = {"shape": shape_name(args.shapes[0]), "max_rel_diff": rel_diff, "tolerance": LOGITS_TOLERANCE,
+             "ok": rel_diff < LOGITS_TOLERANCE}
+    return {"model": spec["name"], "rows": rows, "logits_check": check}
+
+
+def peer_note(args):
+    coretype = f"OPENBLAS_CORETYPE={args.openblas_coretype}" if args.openblas_coretype else "OPENBLAS_CORETYPE unset"
+    return f"{args.threads} threads, median of {args.runs} runs x {args.repeat} rounds, peers with {coretype}"
+
+
+def print_logits_check(check):
+    verdict = "ok" if check["ok"] else "MISMATCH: the two do not compute the same model"
+    print(f"logits check at {check['shape']}: max |lathe - torch| / max |torch| = {check['max_rel_diff']:.2e} "
+          f"(tolerance {check['tolerance']:.0e}): {verdict}")
+
+
+def with_workdir(args, measure):
+    if args.workdir:
+        os.makedirs(args.workdir, exist_ok=True)
+        return measure(args, args.workdir)
+    with tempfile.TemporaryDirectory(prefix="lathe-bench-") as workdir:
+        return measure(args, workdir)
+
+
+def write_json(path, payload):
+    with open(path, "w") as f:
+        json.dump(payload, f, indent=1)
+
+
+def cmd_forward(args):
+    require_binary(args.binary, "lathe-bench-forward", "--binary")
+    result = with_workdir(args, measure_forward)
+    print(f"Forward tokens/s, {result['model']}, {peer_note(args)}")
+    header = f"{'B x T':<10} {'lathe':>10} {'torch':>10} {'lathe/torch':>12}"
+    print(header)
+    print("-" * len(header))
+    for r in result["rows"]:
+        print(f"{r['shape']:<10} {r['lathe_tokens_per_s']:>10.1f} {r['torch_tokens_per_s']:>10.1f} "
+              f"{ratio(r['lathe_tokens_per_s'], r['torch_tokens_per_s']):>12}")
+    print_logits_check(result["logits_check"])
+    if args.json:
+        write_json(args.json, dict(result, threads=args.threads, openblas_coretype=args.openblas_coretype))
+    return 0 if result["logits_check"]["ok"] else 1
+
+
+# --------------------------------------------------------------------------
+# all: the issue's four numbers and their goals in one table.
+
+def measure_matmul(args):
+    rounds = []
+    for _ in range(args.repeat):
+        lathe = run_lathe(args.matmul_binary, args.threads, args.runs, GOAL_MATMUL_SHAPES)
+        rounds.append((lathe, run_peer("numpy", lathe, args.threads, args.runs, args.openblas_coretype),
+                       run_peer("torch", lathe, args.threads, args.runs, args.openblas_coretype)))
+    rows = []
+    for name in GOAL_MATMUL_SHAPES:
+        def median_of(pick):
+            values = [pick(round_) for round_ in rounds]
+            return statistics.median(values) if all(v is not None for v in values) else None
+        rows.append({"shape": name,
+                     "lathe_gflops": median_of(lambda r: next(x["gflops"] for x in r[0] if x["shape"] == name)),
+                     "numpy_gflops": median_of(lambda r: r[1].get(name)),
+                     "torch_gflops": median_of(lambda r: r[2].get(name))})
+    return rows
+
+
+def format_cell(value, digits=1):
+    return f"{value:.{digits}f}" if value is not None else "n/a"
+
+
+def goal_row(name, unit, lathe, numpy_value, torch_value, goal_text, goal_met):
+    return {"benchmark": name, "unit": unit, "lathe": lathe, "numpy": numpy_value, "torch": torch_value,
+            "lathe/numpy": lathe / numpy_value if lathe and numpy_value else None,
+            "lathe/torch": lathe / torch_value if lathe and torch_value else None,
+            "goal": goal_text, "met": goal_met}
+
+
+def cmd_all(args):
+    require_binary(args.binary, "lathe-bench-forward", "--binary")
+    require_binary(args.matmul_binary, "lathe-bench-matmul", "--matmul-binary")
+    table = []
+    for r in measure_matmul(args):
+        size = r["shape"].split("_")[1]
+        share = r["lathe_gflops"] / r["numpy_gflops"] if r["numpy_gflops"] else None
+        table.append(goal_row(f"sgemm {size}^3", "GFLOP/s", r["lathe_gflops"], r["numpy_gflops"], r["torch_gflops"],
+                              f"lathe/numpy >= {SGEMM_GOAL:.2f}", share is not None and share >= SGEMM_GOAL))
+    forward = with_workdir(args, measure_forward)
+    for r in forward["rows"]:
+        speedup = r["lathe_tokens_per_s"] / r["torch_tokens_per_s"]
+        table.append(goal_row(f"forward {r['shape']}", "tokens/s", r["lathe_tokens_per_s"], None,
+                              r["torch_tokens_per_s"], f"lathe/torch >= {FORWARD_GOAL:.2f}", speedup >= FORWARD_GOAL))
+    print(f"Lathe vs numpy/OpenBLAS and PyTorch {forward['model']} forward, {peer_note(args)}")
+    header = f"{'benchmark':<18} {'unit':<9} {'lathe':>8} {'numpy':>8} {'torch':>8} {'l/numpy':>8} {'l/torch':>8}  " \
+             f"{'goal':<19} {'met':<3}"
+    print(header)
+    print("-" * len(header))
+    for row in table:
+        print(f"{row['benchmark']:<18} {row['unit']:<9} {format_cell(row['lathe']):>8} {format_cell(row['numpy']):>8} "
+              f"{format_cell(row['torch']):>8} {format_cell(row['lathe/numpy'], 2):>8} "
+              f"{format_cell(row['lathe/torch'], 2):>8}  {row['goal']:<19} {'yes' if row['met'] else 'no':<3}")
+    print_logits_check(forward["logits_check"])
+    if args.json:
+        write_json(args.json, {"threads": args.threads, "openblas_coretype": args.openblas_coretype,
+                               "runs": args.runs, "repeat": args.repeat, "table": table, "forward": forward})
+    return 0 if forward["logits_check"]["ok"] else 1
+
+
+# --------------------------------------------------------------------------
+# profile: perf samples of lathe-bench-forward, grouped by kernel kind.
+
+# First match wins; symbols are perf's demangled names. Every CPU kernel's
+# symbol has "ThreadPool&" in its argument list, so the pool comes last.
+KERNEL_KINDS = (
+    ("gemm epilogue (bias/act/residual)", re.compile(r"epilogue")),
+    ("gemm (micro-kernel, packing)", re.compile(r"microKernel|pack[A-Z]|gemm|GemmPlan")),
+    ("attention", re.compile(r"attention")),
+    ("norms", re.compile(r"layerNorm|rmsNorm")),
+    ("elementwise", re.compile(r"binary|unary|swiglu|rope|embedding|Positions|addRowInPlace")),
+    ("thread pool (spin, wake, join)", re.compile(r"ThreadPool")),
+)
+PERF_LINE = re.compile(r"^\s*([\d.]+)%\s+(\S+)\s+\[(.)\]\s+(.*)$")
+
+
+def kernel_kind(dso, symbol):
+    for kind, pattern in KERNEL_KINDS:
+        if pattern.search(symbol):
+            return kind
+    if dso == "[kernel.kallsyms]":
+        return "OS (page faults, scheduling)"
+    return "other runtime/libc" if dso.startswith("liblathe") or dso.startswith("libc") else f"other ({dso})"
+
+
+def profile_shape(args, artifact, shape, workdir):
+    data = os.path.join(workdir, f"perf-{shape_name(shape)}.data")
+    command = ["perf", "record", "-q", "-F", str(args.frequency), "-o", data, "--",
+               *lathe_forward_command(args, artifact, "--batch", str(shape[0]), "--seq", str(shape[1]),
+                                      "--runs", str(args.runs))]
+    timing = run_json_lines(command, "perf record")[0]
+    report = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "dso,sym",
+                             "--percent-limit", "0"], capture_output=True, text=True)
+    if report.returncode != 0:
+        sys.exit(f"bench.py: perf report failed:\n{report.stderr.strip()}")
+    shares = {}
+    for line in report.stdout.splitlines():
+        match = PERF_LINE.match(line)
+        if match:
+            kind = kernel_kind(match.group(2), match.group(4))
+            shares[kind] = shares.get(kind, 0.0) + float(match.group(1))
+    return {"shape": shape_name(shape), "median_s": timing["median_s"], "tokens_per_s": timing["tokens_per_s"],
+            "percent_by_kind": dict(sorted(shares.items(), key=lambda kv: -kv[1]))}
+
+
+def cmd_profile(args):
+    require_binary(args.binary, "lathe-bench-forward", "--binary")
+    if subprocess.run(["perf", "--version"], capture_output=True).returncode != 0:
+        sys.exit("bench.py: profile needs `perf` (Debian package linux-perf)")
+
+    def measure(args, workdir):
+        _, artifact, spec = prepare_model(args, workdir)
+        return spec["name"], [profile_shape(args, artifact, shape, workdir) for shape in args.shapes]
+
+    model, profiles = with_workdir(args, measure)
+    print(f"Where lathe's forward time goes, {model}, {args.threads} threads: share of CPU samples "
+          f"({args.warmup} warm-up + {args.runs} timed runs, artifact load included)")
+    for p in profiles:
+        print(f"\nB x T = {p['shape']}: median {p['median_s'] * 1e3:.1f} ms per forward, "
+              f"{p['tokens_per_s']:.1f} tokens/s")
+        for kind, percent in p["percent_by_kind"].items():
+            print(f"  {kind:<36} {percent:6.1f}%  ~{percent / 100 * p['median_s'] * 1e3:8.1f} ms")
+    if args.json:
+        write_json(args.json, {"model": model, "threads": args.threads, "profiles": profiles})
+    return 0
+
+
+def add_forward_options(parser, with_peer=True):
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--shapes", type=parse_shapes, default=parse_shapes("4x64,4x256"),
+                        help="comma-separated BxT (default 4x64,4x256); the first is also the logits check's")
+    parser.add_argument("--model", default="examples/gpt2.yaml", help="model file or directory (lathe export input)")
+    parser.add_argument("--runs", type=int, default=10, help="timed runs per shape (median is reported)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed runs per shape first")
+    parser.add_argument("--lathe", default="build/bin/lathe", help="path of the lathe tool")
+    parser.add_argument("--binary", default="build/bin/lathe-bench-forward", help="path of lathe-bench-forward")
+    parser.add_argument("--workdir", help="keep the exported model and artifact here (default: a temporary dir)")
+    parser.add_argument("--json", help="also write the results to this file")
+    if with_peer:
+        parser.add_argument("--repeat", type=int, default=1,
+                            help="rounds of lathe-then-peer timing; the median over rounds is reported")
+        add_coretype_option(parser)
+
+
+def add_coretype_option(parser):
+    parser.add_argument("--openblas-coretype", default=None,
+                        help="set OPENBLAS_CORETYPE for the peers (for CPUs OpenBLAS 0.3.21 does not recognise, "
+                             "where it falls back to slow generic kernels; e.g. SkylakeX)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,15 +427,29 @@ def main():
     matmul.add_argument("--threads", type=int, default=2)
     matmul.add_argument("--runs", type=int, default=9, help="timed runs per shape (median is reported)")
     matmul.add_argument("--binary", default="build/bin/lathe-bench-matmul", help="path of lathe-bench-matmul")
-    matmul.add_argument("--openblas-coretype", default=None,
-                        help="set OPENBLAS_CORETYPE for the peers (for CPUs OpenBLAS 0.3.21 does not recognise, "
-                             "where it falls back to slow generic kernels; e.g. SkylakeX)")
+    add_coretype_option(matmul)
     matmul.add_argument("--json", help="also write the results to this file")
     matmul.set_defaults(func=cmd_matmul)
+
+    forward = sub.add_parser("forward", help="forward tokens/s: lathe vs the same model in PyTorch")
+    add_forward_options(forward)
+    forward.set_defaults(func=cmd_forward)
+
+    every = sub.add_parser("all", help="sgemm 1024^3/2048^3 and forward, one table with the goals")
+    add_forward_options(every)
+    every.add_argument("--matmul-binary", default="build/bin/lathe-bench-matmul", help="path of lathe-bench-matmul")
+    every.set_defaults(func=cmd_all)
+
+    profile = sub.add_parser("profile", help="lathe forward time by kernel kind (needs perf)")
+    add_forward_options(profile, with_peer=False)
+    profile.set_defaults(runs=5, warmup=1)
+    profile.add_argument("--frequency", type=int, default=999, help="perf samples per second")
+    profile.set_defaults(func=cmd_profile)
+
     args = parser.parse_args()
-    if args.threads < 1 or args.runs < 1:
-        parser.error("--threads and --runs must be >= 1")
-    args.func(args)
+    if args.threads < 1 or args.runs < 1 or getattr(args, "repeat", 1) < 1 or getattr(args, "warmup", 0) < 0:
+        parser.error("--threads, --runs and --repeat must be >= 1, --warmup >= 0")
+    sys.exit(args.func(args))
 
 
 if __name__ == "__main__":

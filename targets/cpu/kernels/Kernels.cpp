@@ -108,10 +108,12 @@ void gemm(ThreadPool& pool, const GemmArgs& a) {
   if (a.K > 0) {
     requirePointer(k, "A", a.A);
     requirePointer(k, "B", a.B);
-    requireAtLeast(k, "lda", a.lda, "K", a.K);
+    requireAtLeast(k, "lda", a.lda, a.trans_a ? "M" : "K", a.trans_a ? a.M : a.K);
     requireAtLeast(k, "ldb", a.ldb, a.trans_b ? "K" : "N", a.trans_b ? a.K : a.N);
   }
   if (a.residual != nullptr) requireAtLeast(k, "ldr", a.ldr, "N", a.N);
+  if (a.accumulate && (a.act != Act::None || a.residual != nullptr))
+    fail(k, "accumulate cannot be combined with an activation or a residual");
   detail::activeKernels().gemm(pool, a);
 }
 

@@ -13,9 +13,11 @@ class ThreadPool;
 
 enum class Act : int32_t { None = 0, Gelu = 1, GeluTanh = 2, Relu = 3, Silu = 4 };
 
-/// C(M,N) = act(A(M,K) . op(B) + bias(N)) + residual(M,N)
+/// C(M,N) = act(op(A) . op(B) + bias(N)) + residual(M,N)
+/// op(A) = A stored (M,K), or A^T with A stored (K,M) when trans_a (weight gradients: dW += dY^T . X).
 /// op(B) = B^T with B stored (N,K) when trans_b (nn.Linear weights), else B stored (K,N).
 /// bias and residual may be null; residual may alias C.
+/// accumulate: C(M,N) += op(A) . op(B) + bias (gradient accumulation); needs act None and no residual.
 struct GemmArgs {
   int64_t M = 0, N = 0, K = 0;
   const float* A = nullptr; int64_t lda = 0;
@@ -24,6 +26,8 @@ struct GemmArgs {
   const float* bias = nullptr;
   Act act = Act::None;
   const float* residual = nullptr; int64_t ldr = 0;
+  bool trans_a = false;     // lda >= M when set, else lda >= K
+  bool accumulate = false;
 };
 void gemm(ThreadPool& pool, const GemmArgs& args);
 

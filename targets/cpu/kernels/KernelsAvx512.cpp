@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "Internal.h"
+#include "TrainingInternal.h"
 #include "ThreadPool.h"
 
 #define LATHE_VEC_WIDTH 16
@@ -15,6 +16,10 @@
 
 namespace lathe::cpu::avx512 {
 #include "KernelsImpl.inc"
+#include "TrainingImpl.inc"
 }  // namespace lathe::cpu::avx512
 
 const lathe::cpu::detail::KernelTable& lathe::cpu::detail::avx512Kernels() { return avx512::kTable; }
+const lathe::cpu::detail::TrainingKernelTable& lathe::cpu::detail::avx512TrainingKernels() {
+  return avx512::kTrainingTable;
+}

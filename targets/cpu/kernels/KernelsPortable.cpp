@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "Internal.h"
+#include "TrainingInternal.h"
 #include "ThreadPool.h"
 
 #define LATHE_VEC_WIDTH 4
@@ -12,6 +13,10 @@
 
 namespace lathe::cpu::portable {
 #include "KernelsImpl.inc"
+#include "TrainingImpl.inc"
 }  // namespace lathe::cpu::portable
 
 const lathe::cpu::detail::KernelTable& lathe::cpu::detail::portableKernels() { return portable::kTable; }
+const lathe::cpu::detail::TrainingKernelTable& lathe::cpu::detail::portableTrainingKernels() {
+  return portable::kTrainingTable;
+}
