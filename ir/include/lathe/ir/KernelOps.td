@@ -32,7 +32,7 @@ def Kernel_AddPositionsOp : Kernel_Op<"add_positions",
   let arguments = (ins Lathe_PositionAttr:$kind, Lathe_FloatTensor:$input,
                        Optional<Lathe_FloatTensor>:$table, Optional<Lathe_TokenTensor>:$offsets);
   let results = (outs Lathe_FloatTensor:$result);
-  let assemblyFormat = "$kind $input (`,` $table^)? (`at` $offsets^)? attr-dict `:` type($input) (`,` type($table)^)? (`,` type($offsets)^)?";
+  let assemblyFormat = "$kind $input (`,` $table^)? (`at` $offsets^)? attr-dict `:` type($input) (`,` type($table)^)? (`at` type($offsets)^)?";
 }
 
 def Kernel_LayerNormOp : Kernel_Op<"layer_norm", [AllTypesMatch<["input", "result"]>]> {

@@ -43,13 +43,13 @@ def Lathe_AddPositionsOp : Lathe_InferredOp<"add_positions", [AttrSizedOperandSe
     position offsets[b] + t (decoding with a KV cache); without, at t.
     ```mlir
     %h = lathe.add_positions learned %x, %table : tensor<?x?x64xf32>, tensor<128x64xf32>
-    %h = lathe.add_positions sinusoidal %x at %pos : tensor<?x?x64xf32>, tensor<?xi32>
+    %h = lathe.add_positions sinusoidal %x at %pos : tensor<?x?x64xf32> at tensor<?xi32>
     ```
   }];
   let arguments = (ins Lathe_PositionAttr:$kind, Lathe_FloatTensor:$input,
                        Optional<Lathe_FloatTensor>:$table, Optional<Lathe_TokenTensor>:$offsets);
   let results = (outs Lathe_FloatTensor:$result);
-  let assemblyFormat = "$kind $input (`,` $table^)? (`at` $offsets^)? attr-dict `:` type($input) (`,` type($table)^)? (`,` type($offsets)^)?";
+  let assemblyFormat = "$kind $input (`,` $table^)? (`at` $offsets^)? attr-dict `:` type($input) (`,` type($table)^)? (`at` type($offsets)^)?";
   let hasVerifier = 1;
 }
 
