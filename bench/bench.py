@@ -335,8 +335,9 @@ def cmd_all(args):
 # First match wins; symbols are perf's demangled names. Every CPU kernel's
 # symbol has "ThreadPool&" in its argument list, so the pool comes last.
 KERNEL_KINDS = (
-    ("gemm epilogue (bias/act/residual)", re.compile(r"epilogue")),
-    ("gemm (micro-kernel, packing)", re.compile(r"microKernel|pack[A-Z]|gemm|GemmPlan")),
+    ("gemm: epilogue (bias/act/residual)", re.compile(r"epilogue")),
+    ("gemm: packing A and B panels", re.compile(r"pack[A-Z]")),
+    ("gemm: micro-kernel, blocking", re.compile(r"microKernel|gemm|GemmPlan")),
     ("attention", re.compile(r"attention")),
     ("norms", re.compile(r"layerNorm|rmsNorm")),
     ("elementwise", re.compile(r"binary|unary|swiglu|rope|embedding|Positions|addRowInPlace")),
