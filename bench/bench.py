@@ -3,6 +3,7 @@
 
 Subcommands:
   matmul   lathe::cpu::gemm (bench/matmul.cpp) vs numpy sgemm and torch.matmul.
+  decode   generation tokens/s vs a PyTorch KV cache (bench/decode_bench.py).
   forward  a compiled model's forward pass (bench/forward.cpp) vs the same model in
            PyTorch (bench/torch_forward.py), tokens/s, plus a logits cross-check.
   all      matmul (1024^3, 2048^3) and forward in one run, one table with the goals.
@@ -24,6 +25,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+
+import decode_bench
 
 PYTHON = "/usr/bin/python3"
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -485,6 +488,7 @@ def cmd_tokenizer(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
+    decode_bench.add_decode_command(sub)
     matmul = sub.add_parser("matmul", help="GEMM GFLOP/s: lathe vs numpy vs torch")
     matmul.add_argument("--threads", type=int, default=2)
     matmul.add_argument("--runs", type=int, default=9, help="timed runs per shape (median is reported)")

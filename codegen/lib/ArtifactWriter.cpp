@@ -17,7 +17,7 @@ using namespace mlir;
 namespace lk = lathe::kernel;
 namespace fbs = flatbuffers;
 
-constexpr uint32_t kSchemaVersion = 1;
+constexpr uint32_t kSchemaVersion = 2;
 
 fb::Dim toDim(const passes::SymbolicDim& d) {
   return fb::Dim(d.coefficient, static_cast<int8_t>(d.b_pow), static_cast<int8_t>(d.t_pow));
@@ -31,11 +31,17 @@ fb::DType toDType(Type type) {
 }
 
 /// Collects one function's dispatches.
+/// Weights and states by name, shared by all entry points.
+struct NamedBuffers {
+  llvm::DenseMap<StringRef, uint64_t> weight_index;
+  std::vector<std::string> weight_names;
+  llvm::DenseMap<StringRef, uint64_t> state_index;
+  std::vector<std::pair<std::string, RankedTensorType>> states;
+};
+
 class EntryPointEncoder {
 public:
-  EntryPointEncoder(fbs::FlatBufferBuilder& fbb, llvm::DenseMap<StringRef, uint64_t>& weight_index,
-                    std::vector<std::string>& weight_names)
-      : fbb_(fbb), weight_index_(weight_index), weight_names_(weight_names) {}
+  EntryPointEncoder(fbs::FlatBufferBuilder& fbb, NamedBuffers& named) : fbb_(fbb), named_(named) {}
 
   fbs::Offset<fb::EntryPoint> encode(func::FuncOp fn) {
     std::vector<fbs::Offset<fb::Dispatch>> dispatches;
@@ -65,9 +71,20 @@ private:
   }
 
   fb::BufferRef weightRef(ir::ParamOp param) {
-    auto [it, inserted] = weight_index_.try_emplace(param.getName(), weight_names_.size());
-    if (inserted) weight_names_.push_back(param.getName().str());
+    auto [it, inserted] = named_.weight_index.try_emplace(param.getName(), named_.weight_names.size());
+    if (inserted) named_.weight_names.push_back(param.getName().str());
     return fb::BufferRef(fb::BufferSpace::Weight, it->second);
+  }
+
+  std::optional<fb::BufferRef> stateRef(ir::StateOp state) {
+    auto [it, inserted] = named_.state_index.try_emplace(state.getName(), named_.states.size());
+    if (inserted) {
+      named_.states.push_back({state.getName().str(), state.getType()});
+    } else if (named_.states[it->second].second != state.getType()) {
+      state.emitOpError("redeclares state '") << state.getName() << "' with another type";
+      return std::nullopt;
+    }
+    return fb::BufferRef(fb::BufferSpace::State, it->second);
   }
 
   /// Follows views and in-place kernels back to the value that owns the storage.
@@ -84,6 +101,7 @@ private:
     if (auto arg = dyn_cast<BlockArgument>(storage)) return fb::BufferRef(fb::BufferSpace::Input, arg.getArgNumber());
     Operation* def = storage.getDefiningOp();
     if (auto param = dyn_cast<ir::ParamOp>(def)) return weightRef(param);
+    if (auto state = dyn_cast<ir::StateOp>(def)) return stateRef(state);
     if (auto output = def->getAttrOfType<IntegerAttr>("output"))
       return fb::BufferRef(fb::BufferSpace::Output, output.getInt());
     if (auto offset = def->getAttrOfType<IntegerAttr>(lk::kOffsetAttr))
@@ -123,9 +141,10 @@ private:
                         {rows(k.getResult()), dim(k.getResult(), 2)}, {}, {}};
         })
         .Case([](lk::AddPositionsOp k) {
-          Record r{fb::KernelKind::AddPositions, {k.getInput()},
+          Record r{k.getOffsets() ? fb::KernelKind::AddPositionsAt : fb::KernelKind::AddPositions, {k.getInput()},
                    {dim(k.getInput(), 0), dim(k.getInput(), 1), dim(k.getInput(), 2)},
                    {static_cast<int64_t>(k.getKind())}, {}};
+          if (k.getOffsets()) r.buffers.push_back(k.getOffsets());
           if (k.getTable()) r.buffers.push_back(k.getTable());
           return r;
         })
@@ -151,8 +170,32 @@ private:
         })
         .Case([](lk::RopeOp k) {
           Value x = k.getInput();
-          return Record{fb::KernelKind::Rope, {x}, {dim(x, 0), dim(x, 1), dim(x, 2), dim(x, 3)}, {},
-                        {k.getTheta().convertToFloat()}};
+          Record r{k.getOffsets() ? fb::KernelKind::RopeAt : fb::KernelKind::Rope, {x},
+                   {dim(x, 0), dim(x, 1), dim(x, 2), dim(x, 3)}, {}, {k.getTheta().convertToFloat()}};
+          if (k.getOffsets()) r.buffers.push_back(k.getOffsets());
+          return r;
+        })
+        .Case([](lk::CacheWriteOp k) {
+          Value x = k.getValue(), cache = k.getCache();
+          Record r{fb::KernelKind::KVCacheWrite, {cache, x},
+                   {dim(x, 0), dim(x, 1), dim(x, 2), dim(x, 3), dim(cache, 0), dim(cache, 1)},
+                   {k.getOffsets() ? 1 : 0}, {}};
+          if (k.getOffsets()) r.buffers.push_back(k.getOffsets());
+          return r;
+        })
+        .Case([](lk::CachedAttentionOp k) {
+          Value q = k.getQuery(), cache = k.getKeyCache();
+          return Record{fb::KernelKind::CachedAttention,
+                        {q, cache, k.getValueCache(), k.getOffsets(), k.getResult()},
+                        {dim(q, 0), dim(q, 1), dim(q, 2), dim(cache, 2), dim(q, 3), dim(cache, 0), dim(cache, 1)},
+                        {}, {k.getScale().convertToFloat()}};
+        })
+        .Case([](lk::GatherLastOp k) {
+          Value x = k.getInput();
+          Record r{fb::KernelKind::GatherLast, {x}, {dim(x, 0), dim(x, 1), dim(x, 2)}, {k.getLengths() ? 1 : 0}, {}};
+          if (k.getLengths()) r.buffers.push_back(k.getLengths());
+          r.buffers.push_back(k.getResult());
+          return r;
         })
         .Case([](lk::AttentionOp k) {
           Value q = k.getQuery();
@@ -198,8 +241,7 @@ private:
   }
 
   fbs::FlatBufferBuilder& fbb_;
-  llvm::DenseMap<StringRef, uint64_t>& weight_index_;
-  std::vector<std::string>& weight_names_;
+  NamedBuffers& named_;
 };
 
 fbs::Offset<fb::Tokenizer> encodeTokenizer(fbs::FlatBufferBuilder& fbb, const TokenizerData& tokenizer) {
@@ -221,12 +263,11 @@ fbs::Offset<fb::Tokenizer> encodeTokenizer(fbs::FlatBufferBuilder& fbb, const To
 
 std::vector<uint8_t> writeArtifact(ModuleOp module, const Weights& weights, const ArtifactOptions& options) {
   fbs::FlatBufferBuilder fbb(1 << 20);
-  llvm::DenseMap<StringRef, uint64_t> weight_index;
-  std::vector<std::string> weight_names;
+  NamedBuffers named;
   std::vector<fbs::Offset<fb::EntryPoint>> entry_points;
   int64_t max_batch = 0, max_seq = 0;
   for (auto fn : module.getOps<func::FuncOp>()) {
-    EntryPointEncoder encoder(fbb, weight_index, weight_names);
+    EntryPointEncoder encoder(fbb, named);
     auto entry = encoder.encode(fn);
     if (entry.IsNull()) return {};
     entry_points.push_back(entry);
@@ -234,7 +275,7 @@ std::vector<uint8_t> writeArtifact(ModuleOp module, const Weights& weights, cons
     max_seq = std::max<int64_t>(max_seq, fn->getAttrOfType<IntegerAttr>(ir::kMaxSeqAttr).getInt());
   }
   std::vector<fbs::Offset<fb::Weight>> weight_tables;
-  for (const std::string& name : weight_names) {
+  for (const std::string& name : named.weight_names) {
     auto it = weights.find(name);
     if (it == weights.end()) {
       module.emitError("the model has no weight named '") << name << "'";
@@ -248,9 +289,16 @@ std::vector<uint8_t> writeArtifact(ModuleOp module, const Weights& weights, cons
   }
   fbs::Offset<fb::Tokenizer> tokenizer;
   if (options.tokenizer) tokenizer = encodeTokenizer(fbb, *options.tokenizer);
+  std::vector<fbs::Offset<fb::TensorSpec>> state_specs;
+  for (const auto& [name, type] : named.states) {
+    std::vector<fb::Dim> shape;
+    for (int64_t extent : type.getShape()) shape.push_back(fb::Dim(extent, 0, 0));
+    state_specs.push_back(fb::CreateTensorSpecDirect(fbb, name.c_str(), toDType(type.getElementType()), &shape));
+  }
   auto artifact = fb::CreateArtifactDirect(fbb, kSchemaVersion, "lathe 0.1", options.target.c_str(),
                                            options.model_json.c_str(), max_batch, max_seq, &entry_points,
-                                           &weight_tables, tokenizer);
+                                           &weight_tables, tokenizer,
+                                           named.states.empty() ? nullptr : &state_specs);
   fb::FinishArtifactBuffer(fbb, artifact);
   return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
 }

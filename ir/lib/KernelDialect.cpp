@@ -44,3 +44,18 @@ LogicalResult GemmOp::verify() {
     return emitOpError("residual type must equal the result type");
   return success();
 }
+
+LogicalResult CacheWriteOp::verify() {
+  return lathe::ir::verifyCacheOperands(*this, getValue().getType(), getCache().getType(), getOffsets());
+}
+
+LogicalResult CachedAttentionOp::verify() {
+  auto q = getQuery().getType();
+  auto k = getKeyCache().getType();
+  if (k != getValueCache().getType()) return emitOpError("key and value caches differ");
+  if (q.getRank() != 4 || k.getRank() != 4 || q.getDimSize(2) % k.getDimSize(2) != 0)
+    return emitOpError("needs (B,T,H,D) queries with H a multiple of the cache's Hkv");
+  auto as_kv = RankedTensorType::get({q.getDimSize(0), q.getDimSize(1), k.getDimSize(2), q.getDimSize(3)},
+                                     q.getElementType());
+  return lathe::ir::verifyCacheOperands(*this, as_kv, k, getOffsets());
+}

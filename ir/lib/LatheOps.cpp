@@ -69,6 +69,7 @@ LogicalResult AddPositionsOp::inferReturnTypes(MLIRContext*, std::optional<Locat
 LogicalResult AddPositionsOp::verify() {
   auto input = getInput().getType();
   if (input.getRank() != 3) return emitOpError("input must be (B, T, C), got ") << input;
+  if (failed(verifyOffsets(*this, getOffsets(), "offsets"))) return failure();
   bool learned = getKind() == PositionKind::learned;
   if (learned != static_cast<bool>(getTable()))
     return emitOpError(learned ? "learned positions need a table" : "sinusoidal positions take no table");
@@ -218,8 +219,15 @@ void MulOp::getCanonicalizationPatterns(RewritePatternSet& patterns, MLIRContext
 // rope and attention on (B, T, H, D)
 //===----------------------------------------------------------------------===//
 
+LogicalResult RopeOp::inferReturnTypes(MLIRContext*, std::optional<Location>, ValueRange operands, DictionaryAttr,
+                                       OpaqueProperties, RegionRange, SmallVectorImpl<Type>& results) {
+  results.push_back(operands[0].getType());
+  return success();
+}
+
 LogicalResult RopeOp::verify() {
   auto type = getType();
+  if (failed(verifyOffsets(*this, getOffsets(), "offsets"))) return failure();
   if (type.getRank() != 4) return emitOpError("input must be (B, T, H, D), got ") << type;
   if (type.getDimSize(3) % 2 != 0) return emitOpError("head dimension must be even, got ") << type.getDimSize(3);
   if (!(getTheta().convertToFloat() > 0)) return emitOpError("theta must be positive");
@@ -284,4 +292,75 @@ LogicalResult EmbeddingGradOp::verify() {
   if (dy.getRank() != 3 || table.getRank() != 2 || table.getDimSize(1) != dy.getDimSize(2))
     return emitOpError("expects dy (B, T, C) -> dtable (V, C), got ") << dy << " -> " << table;
   return success();
+}
+// inference with a KV cache
+//===----------------------------------------------------------------------===//
+
+namespace lathe::ir {
+
+LogicalResult verifyOffsets(Operation* op, Value offsets, StringRef role) {
+  if (!offsets) return success();
+  auto type = rankedType(offsets);
+  if (type.getRank() != 1) return op->emitOpError() << role << " must be a (B) vector, got " << type;
+  return success();
+}
+
+LogicalResult verifyCacheOperands(Operation* op, RankedTensorType value, RankedTensorType cache, Value offsets) {
+  if (cache.getRank() != 4 || !cache.hasStaticShape())
+    return op->emitOpError("cache must be a static (Bmax, S, Hkv, D) tensor, got ") << cache;
+  if (value.getRank() != 4) return op->emitOpError("value must be (B, T, Hkv, D), got ") << value;
+  if (value.getShape().drop_front(2) != cache.getShape().drop_front(2))
+    return op->emitOpError("value heads and head dim ") << value << " differ from the cache's " << cache;
+  for (int64_t i = 0; i < 2; ++i)
+    if (!value.isDynamicDim(i) && value.getDimSize(i) > cache.getDimSize(i))
+      return op->emitOpError("value ") << (i == 0 ? "batch" : "length") << " " << value.getDimSize(i)
+                                       << " exceeds the cache's " << cache.getDimSize(i);
+  if (value.getElementType() != cache.getElementType()) return op->emitOpError("value and cache element types differ");
+  return verifyOffsets(op, offsets, "offsets");
+}
+
+}  // namespace lathe::ir
+
+LogicalResult StateOp::verify() {
+  if (getName().empty()) return emitOpError("needs a non-empty state name");
+  if (!getType().hasStaticShape()) return emitOpError("state must have a static shape, got ") << getType();
+  return success();
+}
+
+LogicalResult CacheWriteOp::verify() {
+  return verifyCacheOperands(*this, getValue().getType(), getCache().getType(), getOffsets());
+}
+
+LogicalResult CachedAttentionOp::inferReturnTypes(MLIRContext*, std::optional<Location>, ValueRange operands,
+                                                  DictionaryAttr, OpaqueProperties, RegionRange,
+                                                  SmallVectorImpl<Type>& results) {
+  results.push_back(operands[0].getType());
+  return success();
+}
+
+LogicalResult CachedAttentionOp::verify() {
+  auto q = getQuery().getType();
+  auto k = getKeyCache().getType();
+  if (k != getValueCache().getType()) return emitOpError("key and value caches differ: ") << k << " vs " << getValueCache().getType();
+  if (q.getRank() != 4) return emitOpError("query must be (B, T, H, D), got ") << q;
+  if (k.getRank() == 4 && q.getDimSize(2) % k.getDimSize(2) != 0)
+    return emitOpError("query heads (") << q.getDimSize(2) << ") must be a multiple of kv heads ("
+                                        << k.getDimSize(2) << ")";
+  auto as_kv = RankedTensorType::get({q.getDimSize(0), q.getDimSize(1), k.getRank() == 4 ? k.getDimSize(2) : 1,
+                                      q.getDimSize(3)}, q.getElementType());
+  return verifyCacheOperands(*this, as_kv, k, getOffsets());
+}
+
+LogicalResult GatherLastOp::inferReturnTypes(MLIRContext*, std::optional<Location> loc, ValueRange operands,
+                                             DictionaryAttr, OpaqueProperties, RegionRange,
+                                             SmallVectorImpl<Type>& results) {
+  auto input = rankedType(operands[0]);
+  if (input.getRank() != 3) return emitInferError(loc, "gather_last input must be (B, T, C)");
+  results.push_back(RankedTensorType::get({input.getDimSize(0), input.getDimSize(2)}, input.getElementType()));
+  return success();
+}
+
+LogicalResult GatherLastOp::verify() {
+  if (getInput().getType().getRank() != 3) return emitOpError("input must be (B, T, C), got ") << getInput().getType();
+  return verifyOffsets(*this, getLengths(), "lengths");
 }

@@ -38,7 +38,8 @@ void populateLoweringPatterns(RewritePatternSet& patterns) {
     return lk::EmbeddingOp::create(r, op.getLoc(), op.getType(), a.getTable(), a.getIds());
   });
   addOneToOne<lir::AddPositionsOp>(patterns, [](lir::AddPositionsOp op, auto a, R& r) -> Value {
-    return lk::AddPositionsOp::create(r, op.getLoc(), op.getType(), op.getKindAttr(), a.getInput(), a.getTable());
+    return lk::AddPositionsOp::create(r, op.getLoc(), op.getType(), op.getKindAttr(), a.getInput(), a.getTable(),
+                                      a.getOffsets());
   });
   addOneToOne<lir::LayerNormOp>(patterns, [](lir::LayerNormOp op, auto a, R& r) -> Value {
     return lk::LayerNormOp::create(r, op.getLoc(), op.getType(), a.getInput(), a.getWeight(), a.getBias(),
@@ -69,11 +70,21 @@ void populateLoweringPatterns(RewritePatternSet& patterns) {
     return lk::ViewOp::create(r, op.getLoc(), op.getType(), a.getInput());
   });
   addOneToOne<lir::RopeOp>(patterns, [](lir::RopeOp op, auto a, R& r) -> Value {
-    return lk::RopeOp::create(r, op.getLoc(), op.getType(), a.getInput(), op.getThetaAttr());
+    return lk::RopeOp::create(r, op.getLoc(), op.getType(), a.getInput(), a.getOffsets(), op.getThetaAttr());
   });
   addOneToOne<lir::AttentionOp>(patterns, [](lir::AttentionOp op, auto a, R& r) -> Value {
     return lk::AttentionOp::create(r, op.getLoc(), op.getType(), a.getQuery(), a.getKey(), a.getValue(),
                                      op.getScaleAttr(), op.getCausalAttr());
+  });
+  addOneToOne<lir::CacheWriteOp>(patterns, [](lir::CacheWriteOp op, auto a, R& r) -> Value {
+    return lk::CacheWriteOp::create(r, op.getLoc(), op.getType(), a.getCache(), a.getValue(), a.getOffsets());
+  });
+  addOneToOne<lir::CachedAttentionOp>(patterns, [](lir::CachedAttentionOp op, auto a, R& r) -> Value {
+    return lk::CachedAttentionOp::create(r, op.getLoc(), op.getType(), a.getQuery(), a.getKeyCache(),
+                                         a.getValueCache(), a.getOffsets(), op.getScaleAttr());
+  });
+  addOneToOne<lir::GatherLastOp>(patterns, [](lir::GatherLastOp op, auto a, R& r) -> Value {
+    return lk::GatherLastOp::create(r, op.getLoc(), op.getType(), a.getInput(), a.getLengths());
   });
 }
 
@@ -82,7 +93,7 @@ struct LowerToKernelsPass : lathe::passes::impl::LowerToKernelsBase<LowerToKerne
     ConversionTarget target(getContext());
     target.addLegalDialect<lk::KernelDialect, func::FuncDialect>();
     target.addIllegalDialect<lir::LatheDialect>();
-    target.addLegalOp<lir::ParamOp>();  // weights stay named references
+    target.addLegalOp<lir::ParamOp, lir::StateOp>();  // weights and states stay named references
     RewritePatternSet patterns(&getContext());
     populateLoweringPatterns(patterns);
     if (failed(applyFullConversion(getOperation(), target, std::move(patterns)))) signalPassFailure();

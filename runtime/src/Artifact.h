@@ -10,19 +10,22 @@
 #include <string>
 #include <vector>
 
+#include "KernelLayout.h"
 #include "artifact_generated.h"
 #include "tokenizer/Tokenizer.h"
 
 namespace lathe::runtime {
 
 /// Bump on every incompatible schema change; newer artifacts are refused.
-constexpr uint32_t kSchemaVersion = 1;
+constexpr uint32_t kSchemaVersion = 2;  // 2: states, KV-cache kernels
 
 /// What verification learned beyond the raw schema.
 struct ArtifactFacts {
   /// [entry][input]: vocab size for token-id inputs (smallest table read by
   /// an Embedding of that input), 0 for other inputs.
   std::vector<std::vector<int64_t>> input_vocab;
+  /// [entry][input]: the values an i32 input may hold (lengths, cache positions).
+  std::vector<std::vector<IntRange>> input_range;
 };
 
 class Artifact {
@@ -43,6 +46,9 @@ public:
   int64_t inputVocab(size_t entry, size_t input) const { return facts_.input_vocab[entry][input]; }
   /// The artifact's tokenizer, checked at open; null when it has none.
   const std::shared_ptr<const tokenizer::Tokenizer>& tokenizer() const { return tokenizer_; }
+  IntRange inputRange(size_t entry, size_t input) const { return facts_.input_range[entry][input]; }
+  size_t stateCount() const { return root_->states() == nullptr ? 0 : root_->states()->size(); }
+  const fb::TensorSpec& state(size_t index) const { return *root_->states()->Get(static_cast<flatbuffers::uoffset_t>(index)); }
 
   /// "[B, T, 768]".
   static std::string shapeString(const fb::TensorSpec& spec);

@@ -37,6 +37,7 @@ public:
   ArtifactFacts run() {
     checkHeader();
     checkWeights();
+    checkStates();
     const auto& entries = *artifact_.entry_points();
     std::set<std::string> names;
     for (size_t i = 0; i < entries.size(); ++i) {
@@ -111,6 +112,29 @@ private:
     }
   }
 
+  // States are f32 tensors of fixed shape, each named once.
+  void checkStates() {
+    if (artifact_.states() == nullptr) return;
+    std::set<std::string> names;
+    for (size_t i = 0; i < artifact_.states()->size(); ++i) {
+      const fb::TensorSpec& spec = *artifact_.states()->Get(static_cast<flatbuffers::uoffset_t>(i));
+      const std::string where = "state " + std::to_string(i) + " " + quoted(spec.name());
+      if (spec.name() == nullptr || spec.name()->size() == 0) throw invalidArtifact(where + " has no name");
+      if (!names.insert(spec.name()->str()).second) throw invalidArtifact(where + ": the name is used twice");
+      if (spec.dtype() != DType::F32) throw invalidArtifact(where + " has dtype " + dtypeName(spec.dtype()) + "; states must be f32");
+      if (spec.shape() == nullptr) throw invalidArtifact(where + " has no shape");
+      uint64_t bytes = dtypeSize(spec.dtype());
+      for (size_t d = 0; d < spec.shape()->size(); ++d) {
+        const fb::Dim& dim = *spec.shape()->Get(static_cast<flatbuffers::uoffset_t>(d));
+        checkDim(dim, where + ", dim " + std::to_string(d));
+        if (dim.b_pow() != 0 || dim.t_pow() != 0) throw invalidArtifact(where + ", dim " + std::to_string(d) + " depends on B or T; states have fixed shapes");
+        if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(dim.coefficient()), &bytes)) {
+          throw invalidArtifact(where + ": its size overflows");
+        }
+      }
+    }
+  }
+
   static std::vector<int64_t> weightShape(const fb::Weight& weight) {
     if (weight.shape() == nullptr) return {};
     return {weight.shape()->begin(), weight.shape()->end()};
@@ -169,6 +193,7 @@ private:
     }
     const size_t input_count = entry.inputs() == nullptr ? 0 : entry.inputs()->size();
     facts_.input_vocab.emplace_back(input_count, 0);
+    facts_.input_range.emplace_back(input_count, IntRange::Any);
     written_outputs_.assign(entry.outputs()->size(), false);
     for (size_t i = 0; i < entry.dispatches()->size(); ++i) {
       checkDispatch(entry, i);
@@ -247,9 +272,31 @@ private:
         throw invalidArtifact(where + ": H (" + std::to_string(heads) + ") is not a multiple of Hkv (" +
                               std::to_string(kv_heads) + ")");
       }
-    } else if (dispatch.kind() == fb::KernelKind::Rope) {
+    } else if (dispatch.kind() == fb::KernelKind::Rope || dispatch.kind() == fb::KernelKind::RopeAt) {
       static_dim(2, "H");
       if (static_dim(3, "D") % 2 != 0) throw invalidArtifact(where + ": head dim D must be even for Rope");
+    } else if (dispatch.kind() == fb::KernelKind::KVCacheWrite || dispatch.kind() == fb::KernelKind::CachedAttention) {
+      // The cache must hold every sequence of a batch at every position a run may address.
+      const bool attention = dispatch.kind() == fb::KernelKind::CachedAttention;
+      const int first_cache_dim = attention ? 5 : 4;
+      if (attention) {
+        const int64_t heads = static_dim(2, "H"), kv_heads = static_dim(3, "Hkv");
+        if (heads % kv_heads != 0) {
+          throw invalidArtifact(where + ": H (" + std::to_string(heads) + ") is not a multiple of Hkv (" +
+                                std::to_string(kv_heads) + ")");
+        }
+      } else {
+        static_dim(2, "Hkv");
+      }
+      static_dim(attention ? 4 : 3, "D");
+      const int64_t cache_batch = static_dim(first_cache_dim, "Bmax");
+      const int64_t cache_seq = static_dim(first_cache_dim + 1, "S");
+      const int64_t batch_at_max = evaluateVerifiedDim(*dispatch.dims()->Get(0), max_batch_, max_seq_);
+      if (cache_batch < batch_at_max || cache_seq < max_seq_) {
+        throw invalidArtifact(where + ": the cache holds " + std::to_string(cache_batch) + " x " +
+                              std::to_string(cache_seq) + " positions; it needs at least max_batch " +
+                              std::to_string(batch_at_max) + " x max_seq " + std::to_string(max_seq_));
+      }
     }
   }
 
@@ -277,6 +324,7 @@ private:
       case BufferSpace::Weight: return checkWeightOperand(dispatch, ref, layout, where);
       case BufferSpace::Input:
       case BufferSpace::Output: return checkIoOperand(entry, dispatch, ref, layout, where);
+      case BufferSpace::State: return checkStateOperand(ref, layout, *elements, where);
     }
     throw invalidArtifact(where + " has unknown buffer space " + std::to_string(static_cast<int>(ref.space())));
   }
@@ -287,8 +335,29 @@ private:
       case BufferSpace::Weight: return "weight";
       case BufferSpace::Input: return "input";
       case BufferSpace::Output: return "output";
+      case BufferSpace::State: return "state";
     }
     return "unknown";
+  }
+
+  void checkStateOperand(const fb::BufferRef& ref, const OperandLayout& layout, uint64_t elements,
+                         const std::string& where) const {
+    const size_t count = artifact_.states() == nullptr ? 0 : artifact_.states()->size();
+    if (ref.index() >= count) {
+      throw invalidArtifact(where + " refers to state " + std::to_string(ref.index()) + ", but the artifact has " +
+                            std::to_string(count) + " states");
+    }
+    const fb::TensorSpec& spec = *artifact_.states()->Get(static_cast<flatbuffers::uoffset_t>(ref.index()));
+    if (spec.dtype() != layout.dtype) {
+      throw invalidArtifact(where + ": state '" + spec.name()->str() + "' has dtype " + dtypeName(spec.dtype()) +
+                            ", expected " + dtypeName(layout.dtype));
+    }
+    uint64_t available = 1;
+    for (const fb::Dim* dim : *spec.shape()) available *= static_cast<uint64_t>(dim->coefficient());  // checked
+    if (elements > available) {
+      throw invalidArtifact(where + ": state '" + spec.name()->str() + "' has " + std::to_string(available) +
+                            " elements, but the operand spans " + std::to_string(elements));
+    }
   }
 
   static void checkArenaOperand(const fb::EntryPoint& entry, const fb::BufferRef& ref, const OperandLayout& layout,
@@ -358,7 +427,9 @@ private:
         recordVocab(dispatch, shape[0]);
         return;
       case WeightShape::PositionTable: {
-        const int64_t max_t = evaluateVerifiedDim(*dispatch.dims()->Get(1), max_batch_, max_seq_);
+        const int64_t max_t = dispatch.kind() == fb::KernelKind::AddPositionsAt
+                                  ? max_seq_
+                                  : evaluateVerifiedDim(*dispatch.dims()->Get(1), max_batch_, max_seq_);
         if (shape.size() != 2 || shape[0] < max_t || shape[1] != expected[0]) {
           throw mismatch("[P, " + std::to_string(expected[0]) + "] with P >= " + std::to_string(max_t) +
                          " (T at max_seq)");
@@ -367,6 +438,14 @@ private:
       }
       case WeightShape::Forbidden: break;
     }
+  }
+
+  void recordRange(size_t input, IntRange range, const std::string& where) {
+    IntRange& recorded = facts_.input_range.back()[input];
+    if (recorded != IntRange::Any && recorded != range) {
+      throw invalidArtifact(where + " is used both as sequence lengths and as cache positions");
+    }
+    recorded = range;
   }
 
   // The ids operand of an Embedding is verified to be an input (operand 0).
@@ -393,6 +472,7 @@ private:
       throw invalidArtifact(where + " writes to input '" + spec.name()->str() + "'; inputs are read-only");
     }
     if (!is_input && layout.access != Access::Read) written_outputs_[ref.index()] = true;
+    if (is_input && layout.int_range != IntRange::Any) recordRange(ref.index(), layout.int_range, spec_where);
     if (spec.dtype() != layout.dtype) {
       throw invalidArtifact(spec_where + " has dtype " + dtypeName(spec.dtype()) + ", expected " +
                             dtypeName(layout.dtype));

@@ -1,6 +1,7 @@
 // The C API over the runtime's C++ classes. Every entry point catches all
 // exceptions: failures become a status plus a thread-local message.
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <memory>
 #include <new>
@@ -12,6 +13,7 @@
 #include "CApiGuard.h"
 #include "TokenizerHandle.h"
 #include "Error.h"
+#include "Generator.h"
 #include "Session.h"
 #include "lathe/lathe.h"
 
@@ -31,6 +33,12 @@ struct lathe_artifact {
 
 struct lathe_session {
   std::unique_ptr<Session> session;
+  std::atomic<bool> cancel{false};
+};
+
+struct lathe_generation {
+  std::vector<lathe::runtime::SequenceResult> results;
+  lathe::runtime::GenerationStats stats;
 };
 
 namespace {
@@ -191,7 +199,8 @@ LATHE_API lathe_status lathe_session_create(const lathe_artifact* artifact, cons
     require(out, "out");
     *out = nullptr;
     auto session = std::make_unique<Session>(artifact->artifact, device);
-    *out = new lathe_session{std::move(session)};
+    *out = new lathe_session;
+    (*out)->session = std::move(session);
   });
 }
 
@@ -250,5 +259,123 @@ LATHE_API lathe_status lathe_session_read_output(const lathe_session* session, c
     session->session->readOutput(entry, name, dst, bytes);
   });
 }
+
+LATHE_API lathe_status lathe_session_reset(lathe_session* session) {
+  return guarded([&] {
+    require(session, "session");
+    session->session->resetStates();
+  });
+}
+
+LATHE_API void lathe_sampling_init(lathe_sampling* sampling) {
+  if (sampling == nullptr) return;
+  *sampling = lathe_sampling{};
+  const lathe::runtime::SamplingParams defaults;
+  sampling->temperature = defaults.temperature;
+  sampling->top_p = defaults.top_p;
+  sampling->repetition_penalty = defaults.repetition_penalty;
+  sampling->max_new_tokens = 16;
+}
+
+LATHE_API lathe_status lathe_generate(lathe_session* session, size_t batch, const int32_t* const* prompts,
+                                      const size_t* prompt_lengths, const lathe_sampling* sampling,
+                                      size_t sampling_count, const lathe_generation_callbacks* callbacks,
+                                      lathe_generation** out) {
+  return guarded([&] {
+    require(session, "session");
+    require(out, "out");
+    *out = nullptr;
+    if (batch > 0) {
+      require(prompts, "prompts");
+      require(prompt_lengths, "prompt_lengths");
+    }
+    require(sampling, "sampling");
+    if (sampling_count != 1 && sampling_count != batch) {
+      throw Error(LATHE_ERROR_INVALID_ARGUMENT, "sampling_count must be 1 or the batch (" + std::to_string(batch) +
+                                                    "), got " + std::to_string(sampling_count));
+    }
+    std::vector<lathe::runtime::SequenceRequest> requests(batch);
+    for (size_t b = 0; b < batch; ++b) {
+      const lathe_sampling& c = sampling[sampling_count == 1 ? 0 : b];
+      lathe::runtime::SequenceRequest& r = requests[b];
+      if (prompt_lengths[b] > 0) require(prompts[b], "prompts[i]");
+      r.prompt.assign(prompts[b], prompts[b] + prompt_lengths[b]);
+      r.sampling = {c.greedy != 0, c.temperature, c.top_k, c.top_p, c.min_p, c.repetition_penalty,
+                    c.presence_penalty, c.seed};
+      r.max_new_tokens = c.max_new_tokens;
+      if (c.stop_token_count > 0) require(c.stop_tokens, "stop_tokens");
+      r.stop_tokens.assign(c.stop_tokens, c.stop_tokens + c.stop_token_count);
+      for (size_t i = 0; i < c.stop_string_count; ++i) {
+        require(c.stop_strings[i], "stop_strings[i]");
+        r.stop_strings.emplace_back(c.stop_strings[i]);
+      }
+    }
+    lathe::runtime::GenerationCallbacks hooks;
+    if (callbacks != nullptr && callbacks->on_token != nullptr) {
+      hooks.on_token = [callbacks](size_t sequence, int32_t token, float logprob) {
+        return callbacks->on_token(callbacks->user, sequence, token, logprob) == 0;
+      };
+    }
+    if (callbacks != nullptr && callbacks->on_logits != nullptr) {
+      hooks.on_logits = [callbacks](size_t step, const float* logits, size_t rows, size_t vocab) {
+        callbacks->on_logits(callbacks->user, step, logits, rows, vocab);
+      };
+    }
+    session->cancel.store(false);
+    auto generation = std::make_unique<lathe_generation>();
+    lathe::runtime::Generator generator(*session->session);
+    generation->results = generator.generate(requests, hooks, &session->cancel, &generation->stats);
+    *out = generation.release();
+  });
+}
+
+LATHE_API void lathe_session_cancel(lathe_session* session) {
+  if (session != nullptr) session->cancel.store(true);
+}
+
+LATHE_API size_t lathe_generation_batch(const lathe_generation* generation) {
+  return generation ? generation->results.size() : 0;
+}
+
+namespace {
+const lathe::runtime::SequenceResult& sequenceOf(const lathe_generation* generation, size_t sequence) {
+  require(generation, "generation");
+  if (sequence >= generation->results.size()) {
+    throw Error(LATHE_ERROR_NOT_FOUND, "sequence " + std::to_string(sequence) + " is out of range; the generation has " +
+                                           std::to_string(generation->results.size()));
+  }
+  return generation->results[sequence];
+}
+}  // namespace
+
+LATHE_API lathe_status lathe_generation_tokens(const lathe_generation* generation, size_t sequence,
+                                               const int32_t** tokens, const float** logprobs, size_t* count) {
+  return guarded([&] {
+    const lathe::runtime::SequenceResult& result = sequenceOf(generation, sequence);
+    if (tokens != nullptr) *tokens = result.tokens.data();
+    if (logprobs != nullptr) *logprobs = result.logprobs.data();
+    if (count != nullptr) *count = result.tokens.size();
+  });
+}
+
+LATHE_API lathe_status lathe_generation_finish_reason(const lathe_generation* generation, size_t sequence,
+                                                      lathe_finish_reason* reason) {
+  return guarded([&] {
+    const lathe::runtime::SequenceResult& result = sequenceOf(generation, sequence);
+    require(reason, "reason");
+    *reason = static_cast<lathe_finish_reason>(result.finish);
+  });
+}
+
+LATHE_API lathe_status lathe_generation_stats_get(const lathe_generation* generation, lathe_generation_stats* stats) {
+  return guarded([&] {
+    require(generation, "generation");
+    require(stats, "stats");
+    const lathe::runtime::GenerationStats& s = generation->stats;
+    *stats = {s.prefill_tokens, s.prefill_seconds, s.decode_tokens, s.decode_seconds};
+  });
+}
+
+LATHE_API void lathe_generation_free(lathe_generation* generation) { delete generation; }
 
 }  // extern "C"

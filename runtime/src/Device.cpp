@@ -3,12 +3,19 @@
 #include "CpuDevice.h"
 #include "Error.h"
 
+#include <vector>
+
 namespace lathe::runtime {
 
 std::unique_ptr<Buffer> Device::importConstant(const void* data, size_t bytes) {
   std::unique_ptr<Buffer> buffer = allocate(bytes);
   upload(*buffer, data, bytes);
   return buffer;
+}
+
+void Device::zero(Buffer& buffer) {
+  const std::vector<char> zeros(buffer.bytes(), 0);
+  upload(buffer, zeros.data(), zeros.size());
 }
 
 namespace {

@@ -37,6 +37,7 @@ struct Bindings {
   std::vector<Buffer*> weights;
   std::vector<Buffer*> inputs;
   std::vector<Buffer*> outputs;
+  std::vector<Buffer*> states;
 };
 
 class Device {
@@ -51,6 +52,8 @@ public:
   virtual std::unique_ptr<Buffer> importConstant(const void* data, size_t bytes);
   virtual void upload(Buffer& dst, const void* src, size_t bytes) = 0;
   virtual void download(const Buffer& src, void* dst, size_t bytes) = 0;
+  /// Sets every byte of `buffer` to zero.
+  virtual void zero(Buffer& buffer);
   /// `entry` must come from a verified artifact that outlives the result.
   virtual std::unique_ptr<PreparedEntry> prepare(const fb::EntryPoint& entry) = 0;
   /// Runs every dispatch in order with the call's batch B and sequence T.

@@ -15,6 +15,13 @@ OperandLayout write(const char* name, std::vector<int> dims, Access access = Acc
   return {name, access, kF32, std::move(dims), WeightShape::Forbidden, std::nullopt};
 }
 
+OperandLayout state(const char* name, std::vector<int> dims, Access access) {
+  return {name, access, kF32, std::move(dims), WeightShape::Forbidden, fb::BufferSpace::State};
+}
+OperandLayout perSequence(const char* name, IntRange range) {
+  return {name, Access::Read, DType::I32, {0}, WeightShape::Forbidden, fb::BufferSpace::Input, range};
+}
+
 std::string checkBool(const char* name, int64_t value) {
   if (value == 0 || value == 1) return "";
   return std::string("int param '") + name + "' must be 0 or 1, got " + std::to_string(value);
@@ -41,6 +48,12 @@ const KernelSignature* kernelSignature(KernelKind kind) {
   static const KernelSignature kUnary{"Unary", {"n"}, {"act"}, {}};
   static const KernelSignature kBinary{"Binary", {"n"}, {"op"}, {}};
   static const KernelSignature kSwiGLU{"SwiGLU", {"n"}, {}, {}};
+  static const KernelSignature kKVCacheWrite{"KVCacheWrite", {"B", "T", "Hkv", "D", "Bmax", "S"}, {"has_offsets"}, {}};
+  static const KernelSignature kCachedAttention{
+      "CachedAttention", {"B", "T", "H", "Hkv", "D", "Bmax", "S"}, {}, {"scale"}};
+  static const KernelSignature kGatherLast{"GatherLast", {"B", "T", "C"}, {"has_lengths"}, {}};
+  static const KernelSignature kRopeAt{"RopeAt", {"B", "T", "H", "D"}, {}, {"theta"}};
+  static const KernelSignature kAddPositionsAt{"AddPositionsAt", {"B", "T", "C"}, {"mode"}, {}};
   switch (kind) {
     case KernelKind::Embedding: return &kEmbedding;
     case KernelKind::AddPositions: return &kAddPositions;
@@ -52,13 +65,21 @@ const KernelSignature* kernelSignature(KernelKind kind) {
     case KernelKind::Unary: return &kUnary;
     case KernelKind::Binary: return &kBinary;
     case KernelKind::SwiGLU: return &kSwiGLU;
+    case KernelKind::KVCacheWrite: return &kKVCacheWrite;
+    case KernelKind::CachedAttention: return &kCachedAttention;
+    case KernelKind::GatherLast: return &kGatherLast;
+    case KernelKind::RopeAt: return &kRopeAt;
+    case KernelKind::AddPositionsAt: return &kAddPositionsAt;
   }
   return nullptr;
 }
 
 std::string checkIntParams(KernelKind kind, const std::vector<int64_t>& ints) {
   switch (kind) {
-    case KernelKind::AddPositions: return checkBool("mode", ints[0]);
+    case KernelKind::AddPositions:
+    case KernelKind::AddPositionsAt: return checkBool("mode", ints[0]);
+    case KernelKind::KVCacheWrite: return checkBool("has_offsets", ints[0]);
+    case KernelKind::GatherLast: return checkBool("has_lengths", ints[0]);
     case KernelKind::LayerNorm: return checkBool("has_bias", ints[0]);
     case KernelKind::Gemm: {
       std::string error = checkBool("trans_b", ints[0]);
@@ -117,6 +138,31 @@ std::vector<OperandLayout> operandLayout(KernelKind kind, const std::vector<int6
       return {read("a", {0}), read("b", {0}), write("y", {0})};
     case KernelKind::SwiGLU:
       return {read("gate", {0}), read("up", {0}), write("y", {0})};
+    case KernelKind::KVCacheWrite: {
+      std::vector<OperandLayout> ops{state("cache", {4, 5, 2, 3}, Access::ReadWrite), read("x", {0, 1, 2, 3})};
+      if (ints[0] == 1) ops.push_back(perSequence("offsets", IntRange::Position));
+      return ops;
+    }
+    case KernelKind::CachedAttention:
+      return {read("q", {0, 1, 2, 4}), state("k_cache", {5, 6, 3, 4}, Access::Read),
+              state("v_cache", {5, 6, 3, 4}, Access::Read),
+              perSequence("offsets", IntRange::Position), write("out", {0, 1, 2, 4})};
+    case KernelKind::GatherLast: {
+      std::vector<OperandLayout> ops{read("x", {0, 1, 2})};
+      if (ints[0] == 1) ops.push_back(perSequence("lengths", IntRange::Length));
+      ops.push_back(write("y", {0, 2}));
+      return ops;
+    }
+    case KernelKind::RopeAt:
+      return {write("x", {0, 1, 2, 3}, Access::ReadWrite), perSequence("offsets", IntRange::Position)};
+    case KernelKind::AddPositionsAt: {
+      std::vector<OperandLayout> ops{write("x", {0, 1, 2}, Access::ReadWrite),
+                                     perSequence("offsets", IntRange::Position)};
+      if (ints[0] == 0) {
+        ops.push_back({"pos", Access::Read, kF32, {2}, WeightShape::PositionTable, fb::BufferSpace::Weight});
+      }
+      return ops;
+    }
   }
   return {};
 }

@@ -34,6 +34,13 @@ enum class WeightShape {
   Forbidden       // the operand may not be a weight
 };
 
+/// The values an i32 input operand may hold, checked by the session on each run.
+enum class IntRange {
+  Any,
+  Length,   // 1 <= value <= T (real lengths of right-padded sequences)
+  Position  // 0 <= value <= max_seq - T (start positions in a KV cache)
+};
+
 struct OperandLayout {
   const char* name;
   Access access;
@@ -42,6 +49,7 @@ struct OperandLayout {
   WeightShape weight_shape;
   /// The space the operand must live in, if it is restricted (token ids: Input).
   std::optional<fb::BufferSpace> required_space;
+  IntRange int_range = IntRange::Any;
 };
 
 /// The operands of `kind` for the given int params (which select optional

@@ -15,6 +15,7 @@ struct Session::EntryState {
   std::vector<std::unique_ptr<Buffer>> outputs;
   std::vector<std::vector<int64_t>> input_shapes;
   std::vector<bool> input_set;
+  std::vector<std::vector<int32_t>> range_checked_values;  // host copies of inputs with an IntRange
   bool uses_batch = false;  // some output or dispatch dim depends on B
   bool uses_seq = false;
   bool has_run = false;
@@ -185,6 +186,14 @@ Session::Session(std::shared_ptr<const Artifact> artifact, const std::string& de
     for (const fb::Dispatch* dispatch : *entry.dispatches()) noteUses(*dispatch->dims(), state.uses_batch, state.uses_seq);
   }
   arena_ = device_->allocate(arena_bytes);
+  for (size_t i = 0; i < artifact_->stateCount(); ++i) {
+    states_.push_back(device_->allocate(maxBytes(artifact_->state(i), *artifact_)));
+  }
+  resetStates();
+}
+
+void Session::resetStates() {
+  for (const auto& state : states_) device_->zero(*state);
 }
 
 Session::~Session() = default;
@@ -222,6 +231,11 @@ void Session::setInput(const std::string& entry_name, const std::string& name, f
       }
     }
   }
+  if (artifact_->inputRange(e, index) != IntRange::Any) {
+    const auto* values = static_cast<const int32_t*>(data);
+    state.range_checked_values.resize(state.inputs.size());
+    state.range_checked_values[index].assign(values, values + bytes / sizeof(int32_t));
+  }
   device_->upload(*state.inputs[index], data, bytes);
   state.input_shapes[index] = shape;
   state.input_set[index] = true;
@@ -247,8 +261,10 @@ void Session::run(const std::string& entry_name) {
     throw Error(LATHE_ERROR_INVALID_ARGUMENT, "the input shapes of entry point '" + entry_name + "' do not determine " +
                                                   (vars.batch == 0 && state.uses_batch ? "B" : "T"));
   }
+  checkInputRanges(e, vars.batch > 0 ? vars.batch : 1, vars.seq > 0 ? vars.seq : 1);
   Bindings bindings;
   bindings.arena = arena_.get();
+  for (const auto& buffer : states_) bindings.states.push_back(buffer.get());
   for (const auto& weight : weights_) bindings.weights.push_back(weight.get());
   for (const auto& input : state.inputs) bindings.inputs.push_back(input.get());
   for (const auto& output : state.outputs) bindings.outputs.push_back(output.get());
@@ -257,6 +273,29 @@ void Session::run(const std::string& entry_name) {
   state.seq = std::max<int64_t>(vars.seq, 1);
   device_->run(*state.prepared, bindings, state.batch, state.seq);
   state.has_run = true;
+}
+
+void Session::checkInputRanges(size_t e, int64_t B, int64_t T) const {
+  const fb::EntryPoint& entry = artifact_->entryPoint(e);
+  const EntryState& state = entries_[e];
+  for (size_t i = 0; i < state.inputs.size(); ++i) {
+    const IntRange range = artifact_->inputRange(e, i);
+    if (range == IntRange::Any) continue;
+    const int64_t low = range == IntRange::Length ? 1 : 0;
+    const int64_t high = range == IntRange::Length ? T : artifact_->maxSeq() - T;
+    const std::vector<int32_t>& values = state.range_checked_values[i];
+    for (size_t b = 0; b < values.size() && b < static_cast<size_t>(B); ++b) {
+      if (values[b] < low || values[b] > high) {
+        const std::string what = range == IntRange::Length
+                                     ? "a length must lie in [1, T=" + std::to_string(T) + "]"
+                                     : "a position plus T=" + std::to_string(T) + " must fit in max_seq " +
+                                           std::to_string(artifact_->maxSeq()) + ", so it must lie in [0, " +
+                                           std::to_string(high) + "]";
+        throw badInput(inputWhere(entry, *entry.inputs()->Get(static_cast<flatbuffers::uoffset_t>(i))) + " at [" +
+                       std::to_string(b) + "] is " + std::to_string(values[b]) + "; " + what);
+      }
+    }
+  }
 }
 
 const Session::EntryState& Session::ranState(const std::string& entry_name, size_t* entry_index) const {

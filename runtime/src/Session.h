@@ -27,14 +27,19 @@ public:
   std::vector<int64_t> outputShape(const std::string& entry, const std::string& name) const;
   /// Copies the output of the last run; `bytes` must be at least its size.
   void readOutput(const std::string& entry, const std::string& name, void* dst, size_t bytes) const;
+  /// Zeroes every state (KV caches), as at creation.
+  void resetStates();
 
 private:
   struct EntryState;
   const EntryState& ranState(const std::string& entry, size_t* entry_index) const;
+  /// Lengths and cache positions must fit the call's T and the cache.
+  void checkInputRanges(size_t entry_index, int64_t B, int64_t T) const;
 
   std::shared_ptr<const Artifact> artifact_;
   std::unique_ptr<Device> device_;
   std::unique_ptr<Buffer> arena_;
+  std::vector<std::unique_ptr<Buffer>> states_;
   std::vector<std::unique_ptr<Buffer>> weights_;
   std::vector<EntryState> entries_;
 };

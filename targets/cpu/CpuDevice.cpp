@@ -86,6 +86,9 @@ public:
   void download(const Buffer& src, void* dst, size_t bytes) override {
     if (bytes > 0) std::memcpy(dst, dataOf(&src), bytes);
   }
+  void zero(Buffer& buffer) override {
+    if (buffer.bytes() > 0) std::memset(dataOf(&buffer), 0, buffer.bytes());
+  }
 
   std::unique_ptr<PreparedEntry> prepare(const fb::EntryPoint& entry) override {
     auto prepared = std::make_unique<CpuPreparedEntry>();
@@ -114,6 +117,7 @@ private:
       case fb::BufferSpace::Weight: return static_cast<float*>(dataOf(bindings.weights[ref.index()]));
       case fb::BufferSpace::Input: return static_cast<float*>(dataOf(bindings.inputs[ref.index()]));
       case fb::BufferSpace::Output: return static_cast<float*>(dataOf(bindings.outputs[ref.index()]));
+      case fb::BufferSpace::State: return static_cast<float*>(dataOf(bindings.states[ref.index()]));
     }
     throw Error(LATHE_ERROR_INTERNAL, "unknown buffer space in a verified artifact");
   }
@@ -142,6 +146,33 @@ private:
       case fb::KernelKind::Binary:
         return cpu::binary(pool_, static_cast<cpu::Binary>(d.ints[0]), ops[0], ops[1], ops[2], dims[0]);
       case fb::KernelKind::SwiGLU: return cpu::swiglu(pool_, ops[0], ops[1], ops[2], dims[0]);
+      case fb::KernelKind::KVCacheWrite:
+        return cpu::kvCacheWrite(pool_, ops[0], ops[1], d.ints[0] == 1 ? ids(ops[2]) : nullptr, dims[0], dims[1],
+                                 dims[2], dims[3], dims[5]);
+      case fb::KernelKind::CachedAttention: return cachedAttention(d, dims, ops);
+      case fb::KernelKind::GatherLast: {
+        const bool has_lengths = d.ints[0] == 1;
+        return cpu::gatherLast(pool_, ops[0], has_lengths ? ids(ops[1]) : nullptr, ops[has_lengths ? 2 : 1],
+                               dims[0], dims[1], dims[2]);
+      }
+      case fb::KernelKind::RopeAt: {
+        // Per sequence, since each starts at its own position.
+        const int32_t* offsets = ids(ops[1]);
+        const int64_t sequence = dims[1] * dims[2] * dims[3];
+        for (int64_t b = 0; b < dims[0]; ++b)
+          cpu::rope(pool_, ops[0] + b * sequence, 1, dims[1], dims[2], dims[3], d.floats[0], offsets[b]);
+        return;
+      }
+      case fb::KernelKind::AddPositionsAt: {
+        const int32_t* offsets = ids(ops[1]);
+        const int64_t sequence = dims[1] * dims[2];
+        for (int64_t b = 0; b < dims[0]; ++b) {
+          float* x = ops[0] + b * sequence;
+          if (d.ints[0] == 0) cpu::addLearnedPositions(pool_, x, ops[2], 1, dims[1], dims[2], offsets[b]);
+          else cpu::addSinusoidalPositions(pool_, x, 1, dims[1], dims[2], offsets[b]);
+        }
+        return;
+      }
     }
     throw Error(LATHE_ERROR_INTERNAL, "unknown kernel kind in a verified artifact");
   }
@@ -188,6 +219,25 @@ private:
     args.causal = d.ints[0] == 1;
     cpu::attention(pool_, args);
   }
+
+  void cachedAttention(const CpuDispatch& d, const std::vector<int64_t>& dims, const std::vector<float*>& ops) {
+    cpu::CachedAttentionArgs args;
+    args.B = dims[0];
+    args.T = dims[1];
+    args.H = dims[2];
+    args.Hkv = dims[3];
+    args.D = dims[4];
+    args.S = dims[6];
+    args.q = ops[0];
+    args.k_cache = ops[1];
+    args.v_cache = ops[2];
+    args.offsets = ids(ops[3]);
+    args.out = ops[4];
+    args.scale = d.floats[0];
+    cpu::cachedAttention(pool_, args);
+  }
+
+  static const int32_t* ids(const float* operand) { return reinterpret_cast<const int32_t*>(operand); }
 
   cpu::ThreadPool pool_;
 };

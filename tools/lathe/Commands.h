@@ -17,6 +17,10 @@ void addCompileCommand(CLI::App& app);
 void addRunCommand(CLI::App& app);
 void addExportCommand(CLI::App& app);
 void addTokenizerCommand(CLI::App& app);
+void addSampleCommand(CLI::App& app);
+
+/// "1,2,3" -> ids; `option` names the flag in errors.
+std::vector<int32_t> parseTokenList(const std::string& text, const std::string& option);
 
 /// Writes `bytes` to `path` through a temporary file in the same directory,
 /// fsync and rename, so a crash never leaves a half-written file at `path`.

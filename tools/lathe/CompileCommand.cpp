@@ -31,6 +31,7 @@ struct CompileOptions {
   std::string dump_lathe_ir;
   std::string dump_kernel_ir;
   std::string tokenizer;
+  bool infer = true;  // also emit prefill/decode with a KV cache
 };
 
 bool isDirectory(const std::string& path) {
@@ -96,7 +97,9 @@ void compile(const CompileOptions& options) {
     throw std::runtime_error("compiling '" + options.model + "' failed in " + stage + ":\n" + diagnostics);
   };
 
-  mlir::OwningOpRef<mlir::ModuleOp> module = ir::buildForward(context, model.spec, options.max_batch, max_seq);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      options.infer ? ir::buildInference(context, model.spec, options.max_batch, max_seq)
+                    : ir::buildForward(context, model.spec, options.max_batch, max_seq);
   if (mlir::failed(mlir::verify(*module))) fail("IR construction");
   dumpIR(*module, options.dump_lathe_ir);
 
@@ -128,6 +131,8 @@ void addCompileCommand(CLI::App& app) {
   cmd->add_option("--target", options->target, "cpu")->capture_default_str();
   cmd->add_option("--max-batch", options->max_batch, "largest batch the artifact accepts")->capture_default_str();
   cmd->add_option("--max-seq", options->max_seq, "longest sequence the artifact accepts (default: context length)");
+  cmd->add_flag("--infer,!--no-infer", options->infer,
+                "emit prefill/decode entry points with a KV cache of max-batch x max-seq (default) beside forward");
   cmd->add_option("--seed", options->seed, "seed for random weights when the model has none")->capture_default_str();
   cmd->add_option("--tokenizer", options->tokenizer,
                    "tokenizer to embed: a directory (encoder.json + vocab.bpe, vocab.json + merges.txt, "

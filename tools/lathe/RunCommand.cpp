@@ -23,7 +23,9 @@ struct RunOptions {
   int repeat = 1;
 };
 
-std::vector<int32_t> parseTokenList(const std::string& text) {
+}  // namespace
+
+std::vector<int32_t> parseTokenList(const std::string& text, const std::string& option) {
   std::vector<int32_t> ids;
   std::stringstream stream(text);
   std::string item;
@@ -36,13 +38,15 @@ std::vector<int32_t> parseTokenList(const std::string& text) {
       used = 0;
     }
     if (used != item.size() || item.empty() || value < INT32_MIN || value > INT32_MAX)
-      throw std::runtime_error("--tokens: '" + item + "' (item " + std::to_string(ids.size() + 1) +
+      throw std::runtime_error(option + ": '" + item + "' (item " + std::to_string(ids.size() + 1) +
                                ") is not a 32-bit integer");
     ids.push_back(static_cast<int32_t>(value));
   }
-  if (ids.empty()) throw std::runtime_error("--tokens: no token ids given");
+  if (ids.empty()) throw std::runtime_error(option + ": no token ids given");
   return ids;
 }
+
+namespace {
 
 void run(const RunOptions& options) {
   Artifact artifact(options.artifact);
@@ -50,7 +54,8 @@ void run(const RunOptions& options) {
   if (!options.tokens_file.empty()) {
     tokens = npy::readTokens(options.tokens_file);
   } else {
-    tokens.ids = options.text.empty() ? parseTokenList(options.tokens) : Tokenizer::fromArtifact(artifact).encode(options.text);
+    tokens.ids = options.text.empty() ? parseTokenList(options.tokens, "--tokens")
+                                      : Tokenizer::fromArtifact(artifact).encode(options.text);
     if (tokens.ids.empty()) throw std::runtime_error("--text: the text encodes to no tokens");
     tokens.shape = {1, static_cast<int64_t>(tokens.ids.size())};
   }

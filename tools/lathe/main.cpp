@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   lathe::tool::addRunCommand(app);
   lathe::tool::addExportCommand(app);
   lathe::tool::addTokenizerCommand(app);
+  lathe::tool::addSampleCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

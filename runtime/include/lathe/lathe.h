@@ -168,6 +168,78 @@ LATHE_API lathe_status lathe_token_decoder_push(lathe_token_decoder* decoder, in
 LATHE_API lathe_status lathe_token_decoder_finish(lathe_token_decoder* decoder, const char** text, size_t* size);
 /* Null is accepted. */
 LATHE_API void lathe_token_decoder_free(lathe_token_decoder* decoder);
+/* Zeroes the session's states (the KV cache), as at creation. Generation
+ * always starts from position 0, so this is needed only to drop old contents. */
+LATHE_API lathe_status lathe_session_reset(lathe_session* session);
+
+/* ---- Generation (artifacts compiled with `lathe compile --infer`) ------- */
+typedef struct lathe_sampling {
+  int32_t greedy;             /* nonzero: argmax (also when temperature == 0) */
+  float temperature;          /* >= 0 */
+  int32_t top_k;              /* 0: off */
+  float top_p;                /* (0, 1]; 1: off */
+  float min_p;                /* [0, 1]; 0: off */
+  float repetition_penalty;   /* > 0; 1: off. Seen logits l -> l / r if l > 0, else l * r */
+  float presence_penalty;     /* subtracted from the logits of seen tokens; 0: off */
+  uint64_t seed;              /* same seed, same settings, same tokens */
+  int32_t max_new_tokens;     /* >= 1 */
+  const int32_t* stop_tokens; /* generation of a sequence ends after any of these */
+  size_t stop_token_count;
+  const char* const* stop_strings; /* need an artifact with a tokenizer */
+  size_t stop_string_count;
+} lathe_sampling;
+
+/* Defaults: temperature 1, no truncation or penalties, seed 0, 16 new tokens. */
+LATHE_API void lathe_sampling_init(lathe_sampling* sampling);
+
+typedef enum lathe_finish_reason {
+  LATHE_FINISH_MAX_TOKENS = 0,
+  LATHE_FINISH_STOP_TOKEN = 1,
+  LATHE_FINISH_STOP_STRING = 2,
+  LATHE_FINISH_CONTEXT_FULL = 3, /* the sequence reached max_seq */
+  LATHE_FINISH_CANCELLED = 4
+} lathe_finish_reason;
+
+typedef struct lathe_generation_callbacks {
+  /* Each token as it is chosen, with the model's log-probability of it (log
+   * softmax of the raw logits). Return nonzero to cancel. May be null. */
+  int (*on_token)(void* user, size_t sequence, int32_t token, float logprob);
+  /* The (batch, vocab) logits of each step (0: prefill) before sampling. May be null. */
+  void (*on_logits)(void* user, size_t step, const float* logits, size_t batch, size_t vocab);
+  void* user;
+} lathe_generation_callbacks;
+
+typedef struct lathe_generation_stats {
+  int64_t prefill_tokens;
+  double prefill_seconds;
+  int64_t decode_tokens;
+  double decode_seconds;
+} lathe_generation_stats;
+
+typedef struct lathe_generation lathe_generation;
+
+/* Generates for `batch` prompts at once (batch <= max_batch, each prompt
+ * 1..max_seq tokens). `sampling` holds `sampling_count` entries: 1 (shared)
+ * or `batch` (per sequence). `callbacks` may be null. Runs to completion,
+ * streaming through the callbacks; *out receives the results (free with
+ * lathe_generation_free). A cancelled generation still succeeds, with the
+ * unfinished sequences marked LATHE_FINISH_CANCELLED. */
+LATHE_API lathe_status lathe_generate(lathe_session* session, size_t batch, const int32_t* const* prompts,
+                                      const size_t* prompt_lengths, const lathe_sampling* sampling,
+                                      size_t sampling_count, const lathe_generation_callbacks* callbacks,
+                                      lathe_generation** out);
+/* Cancels the generation running on `session`; the one call that may come from another thread. */
+LATHE_API void lathe_session_cancel(lathe_session* session);
+
+LATHE_API size_t lathe_generation_batch(const lathe_generation* generation);
+/* Generated tokens and their log-probabilities; the arrays live as long as the generation. */
+LATHE_API lathe_status lathe_generation_tokens(const lathe_generation* generation, size_t sequence,
+                                               const int32_t** tokens, const float** logprobs, size_t* count);
+LATHE_API lathe_status lathe_generation_finish_reason(const lathe_generation* generation, size_t sequence,
+                                                      lathe_finish_reason* reason);
+LATHE_API lathe_status lathe_generation_stats_get(const lathe_generation* generation, lathe_generation_stats* stats);
+/* Null is accepted. */
+LATHE_API void lathe_generation_free(lathe_generation* generation);
 
 #ifdef __cplusplus
 }

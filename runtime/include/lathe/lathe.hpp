@@ -13,6 +13,8 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -107,7 +109,27 @@ private:
   std::shared_ptr<lathe_artifact> handle_;
 };
 
-/// Not thread-safe: one session per thread. Keeps its artifact alive.
+/// lathe_sampling with its defaults; set fields directly.
+struct Sampling : lathe_sampling {
+  Sampling() { lathe_sampling_init(this); }
+};
+
+struct GeneratedSequence {
+  std::vector<int32_t> tokens;
+  std::vector<float> logprobs;
+  lathe_finish_reason finish;
+};
+
+struct GenerationResult {
+  std::vector<GeneratedSequence> sequences;
+  lathe_generation_stats stats;
+};
+
+/// Return false to cancel the generation.
+using TokenHandler = std::function<bool(size_t sequence, int32_t token, float logprob)>;
+using LogitsHandler = std::function<void(size_t step, const float* logits, size_t batch, size_t vocab)>;
+
+/// Not thread-safe: one session per thread (cancel() excepted). Keeps its artifact alive.
 class Session {
 public:
   explicit Session(const Artifact& artifact, const std::string& device = "cpu") {
@@ -161,6 +183,73 @@ public:
     std::vector<T> values(static_cast<size_t>(count));
     readOutput(entry, name, values.data(), values.size() * sizeof(T));
     return values;
+  }
+
+  /// Zeroes the KV cache.
+  void reset() { detail::check(lathe_session_reset(handle_.get())); }
+  /// Cancels a running generate() from another thread.
+  void cancel() { lathe_session_cancel(handle_.get()); }
+
+  /// `sampling`: one entry for all prompts or one per prompt. Exceptions
+  /// thrown by the handlers cancel the generation and are rethrown here.
+  GenerationResult generate(const std::vector<std::vector<int32_t>>& prompts, const std::vector<Sampling>& sampling,
+                            TokenHandler on_token = {}, LogitsHandler on_logits = {}) {
+    struct Context {
+      TokenHandler on_token;
+      LogitsHandler on_logits;
+      std::exception_ptr error;
+    } context{std::move(on_token), std::move(on_logits), nullptr};
+    lathe_generation_callbacks callbacks{};
+    callbacks.user = &context;
+    if (context.on_token) {
+      callbacks.on_token = [](void* user, size_t sequence, int32_t token, float logprob) -> int {
+        auto* c = static_cast<Context*>(user);
+        try {
+          return c->on_token(sequence, token, logprob) ? 0 : 1;
+        } catch (...) {
+          c->error = std::current_exception();
+          return 1;
+        }
+      };
+    }
+    if (context.on_logits) {
+      callbacks.on_logits = [](void* user, size_t step, const float* logits, size_t batch, size_t vocab) {
+        auto* c = static_cast<Context*>(user);
+        if (c->error) return;
+        try {
+          c->on_logits(step, logits, batch, vocab);
+        } catch (...) {
+          c->error = std::current_exception();
+        }
+      };
+    }
+    std::vector<const int32_t*> data;
+    std::vector<size_t> lengths;
+    for (const auto& prompt : prompts) {
+      data.push_back(prompt.data());
+      lengths.push_back(prompt.size());
+    }
+    std::vector<lathe_sampling> settings(sampling.begin(), sampling.end());
+    lathe_generation* raw = nullptr;
+    const lathe_status status = lathe_generate(handle_.get(), prompts.size(), data.data(), lengths.data(),
+                                               settings.data(), settings.size(), &callbacks, &raw);
+    std::unique_ptr<lathe_generation, void (*)(lathe_generation*)> generation(raw, lathe_generation_free);
+    if (context.error) std::rethrow_exception(context.error);
+    detail::check(status);
+    GenerationResult result;
+    detail::check(lathe_generation_stats_get(raw, &result.stats));
+    for (size_t b = 0; b < lathe_generation_batch(raw); ++b) {
+      const int32_t* tokens = nullptr;
+      const float* logprobs = nullptr;
+      size_t count = 0;
+      GeneratedSequence sequence;
+      detail::check(lathe_generation_tokens(raw, b, &tokens, &logprobs, &count));
+      detail::check(lathe_generation_finish_reason(raw, b, &sequence.finish));
+      sequence.tokens.assign(tokens, tokens + count);
+      sequence.logprobs.assign(logprobs, logprobs + count);
+      result.sequences.push_back(std::move(sequence));
+    }
+    return result;
   }
 
   lathe_session* get() const { return handle_.get(); }

@@ -23,6 +23,7 @@ struct KernelTable {
   void (*unary)(ThreadPool&, Act, const float*, float*, int64_t);
   void (*binary)(ThreadPool&, Binary, const float*, const float*, float*, int64_t);
   void (*swiglu)(ThreadPool&, const float*, const float*, float*, int64_t);
+  void (*cachedAttention)(ThreadPool&, const CachedAttentionArgs&);
 };
 
 /// Compiled with -mavx512f and friends; call only when cpuHasAvx512().

@@ -242,3 +242,61 @@ void swiglu(ThreadPool& pool, const float* gate, const float* up, float* y, int6
 }
 
 }  // namespace lathe::cpu
+
+namespace lathe::cpu {
+
+void kvCacheWrite(ThreadPool&, float* cache, const float* x, const int32_t* offsets, int64_t B, int64_t T,
+                  int64_t Hkv, int64_t D, int64_t S) {
+  const char* k = "kvCacheWrite";
+  requireNonNegative(k, "B", B);
+  requireNonNegative(k, "T", T);
+  if (B == 0 || T == 0 || Hkv <= 0 || D <= 0) return;
+  requirePointer(k, "cache", cache);
+  requirePointer(k, "x", x);
+  const int64_t row = Hkv * D;
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t start = offsets != nullptr ? offsets[b] : 0;
+    if (start < 0 || start + T > S)
+      fail(k, "sequence " + std::to_string(b) + " at position " + std::to_string(start) + " + T=" +
+                  std::to_string(T) + " does not fit the cache of " + std::to_string(S));
+    // One contiguous block per sequence: a memcpy is already memory-bound.
+    std::memcpy(cache + (b * S + start) * row, x + b * T * row, static_cast<size_t>(T * row) * sizeof(float));
+  }
+}
+
+void cachedAttention(ThreadPool& pool, const CachedAttentionArgs& a) {
+  const char* k = "cachedAttention";
+  requireNonNegative(k, "B", a.B);
+  requireNonNegative(k, "T", a.T);
+  if (a.B == 0 || a.T == 0 || a.H == 0 || a.D == 0) return;
+  if (a.Hkv <= 0 || a.H % a.Hkv != 0)
+    fail(k, "H (" + std::to_string(a.H) + ") must be a positive multiple of Hkv (" + std::to_string(a.Hkv) + ")");
+  requirePointer(k, "q", a.q);
+  requirePointer(k, "k_cache", a.k_cache);
+  requirePointer(k, "v_cache", a.v_cache);
+  requirePointer(k, "offsets", a.offsets);
+  requirePointer(k, "out", a.out);
+  for (int64_t b = 0; b < a.B; ++b)
+    if (a.offsets[b] < 0 || a.offsets[b] + a.T > a.S)
+      fail(k, "sequence " + std::to_string(b) + " at position " + std::to_string(a.offsets[b]) +
+                  " does not fit the cache of " + std::to_string(a.S));
+  detail::activeKernels().cachedAttention(pool, a);
+}
+
+void gatherLast(ThreadPool&, const float* x, const int32_t* lengths, float* y, int64_t B, int64_t T, int64_t C) {
+  const char* k = "gatherLast";
+  requireNonNegative(k, "B", B);
+  requireNonNegative(k, "C", C);
+  if (B == 0 || C == 0) return;
+  requirePointer(k, "x", x);
+  requirePointer(k, "y", y);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t length = lengths != nullptr ? lengths[b] : T;
+    if (length < 1 || length > T)
+      fail(k, "length " + std::to_string(length) + " of sequence " + std::to_string(b) + " is outside [1, " +
+                  std::to_string(T) + "]");
+    std::memcpy(y + b * C, x + (b * T + length - 1) * C, static_cast<size_t>(C) * sizeof(float));
+  }
+}
+
+}  // namespace lathe::cpu

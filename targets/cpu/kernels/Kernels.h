@@ -63,6 +63,30 @@ struct AttentionArgs {
 };
 void attention(ThreadPool& pool, const AttentionArgs& args);
 
+/// Inference with a KV cache: caches are (Bmax, S, Hkv, D); token t of
+/// sequence b sits at position offsets[b] + t (offsets null: t), and the
+/// caller guarantees offsets[b] + T <= S.
+/// cache[b, offsets[b] + t] = x[b, t] for x(B,T,Hkv,D).
+void kvCacheWrite(ThreadPool& pool, float* cache, const float* x, const int32_t* offsets, int64_t B, int64_t T,
+                  int64_t Hkv, int64_t D, int64_t S);
+
+/// out(B,T,H,D): query t of sequence b attends causally to cache rows
+/// [0, offsets[b] + t] of sequence b; head h reads kv head h / (H/Hkv).
+struct CachedAttentionArgs {
+  int64_t B = 0, T = 0, H = 0, Hkv = 0, D = 0, S = 0;
+  const float* q = nullptr;        // (B,T,H,D)
+  const float* k_cache = nullptr;  // (Bmax,S,Hkv,D)
+  const float* v_cache = nullptr;
+  const int32_t* offsets = nullptr;  // (B)
+  float* out = nullptr;            // (B,T,H,D)
+  float scale = 0;
+};
+void cachedAttention(ThreadPool& pool, const CachedAttentionArgs& args);
+
+/// y(B,C) = x[b, lengths[b] - 1] for x(B,T,C) (lengths null: row T - 1);
+/// the caller guarantees 1 <= lengths[b] <= T.
+void gatherLast(ThreadPool& pool, const float* x, const int32_t* lengths, float* y, int64_t B, int64_t T, int64_t C);
+
 enum class Binary : int32_t { Add = 0, Mul = 1 };
 void unary(ThreadPool& pool, Act act, const float* x, float* y, int64_t n);
 void binary(ThreadPool& pool, Binary op, const float* a, const float* b, float* y, int64_t n);

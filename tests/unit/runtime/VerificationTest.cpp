@@ -92,9 +92,9 @@ TEST(Verification, FlippedBytesNeverCrash) {
 
 TEST(Verification, RejectsNewerSchema) {
   fb::ArtifactT a = TinyModel().artifact();
-  a.schema_version = 2;
+  a.schema_version = 3;
   expectRejected(a, LATHE_ERROR_UNSUPPORTED,
-                 "artifact schema version 2 is newer than this runtime supports (1); rebuild the runtime");
+                 "artifact schema version 3 is newer than this runtime supports (2); rebuild the runtime");
 }
 
 TEST(Verification, RejectsMissingSchemaVersionAndUnknownTarget) {

@@ -27,11 +27,12 @@ def Kernel_EmbeddingOp : Kernel_Op<"embedding"> {
   let assemblyFormat = "$table `[` $ids `]` attr-dict `:` type($table) `,` type($ids) `->` type($result)";
 }
 
-def Kernel_AddPositionsOp : Kernel_Op<"add_positions", [InPlace, AllTypesMatch<["input", "result"]>]> {
+def Kernel_AddPositionsOp : Kernel_Op<"add_positions",
+    [InPlace, AllTypesMatch<["input", "result"]>, AttrSizedOperandSegments]> {
   let arguments = (ins Lathe_PositionAttr:$kind, Lathe_FloatTensor:$input,
-                       Optional<Lathe_FloatTensor>:$table);
+                       Optional<Lathe_FloatTensor>:$table, Optional<Lathe_TokenTensor>:$offsets);
   let results = (outs Lathe_FloatTensor:$result);
-  let assemblyFormat = "$kind $input (`,` $table^)? attr-dict `:` type($input) (`,` type($table)^)?";
+  let assemblyFormat = "$kind $input (`,` $table^)? (`at` $offsets^)? attr-dict `:` type($input) (`,` type($table)^)? (`at` type($offsets)^)?";
 }
 
 def Kernel_LayerNormOp : Kernel_Op<"layer_norm", [AllTypesMatch<["input", "result"]>]> {
@@ -67,9 +68,9 @@ def Kernel_GemmOp : Kernel_Op<"gemm", [AttrSizedOperandSegments]> {
 }
 
 def Kernel_RopeOp : Kernel_Op<"rope", [InPlace, AllTypesMatch<["input", "result"]>]> {
-  let arguments = (ins Lathe_FloatTensor:$input, F32Attr:$theta);
+  let arguments = (ins Lathe_FloatTensor:$input, Optional<Lathe_TokenTensor>:$offsets, F32Attr:$theta);
   let results = (outs Lathe_FloatTensor:$result);
-  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let assemblyFormat = "$input (`at` $offsets^)? attr-dict `:` type($input) (`,` type($offsets)^)?";
 }
 
 def Kernel_AttentionOp : Kernel_Op<"attention"> {
@@ -102,6 +103,32 @@ def Kernel_ViewOp : Kernel_Op<"view"> {
   let arguments = (ins Lathe_FloatTensor:$input);
   let results = (outs Lathe_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+// Writes persistent state, so it is not Pure: nothing may remove or reorder it.
+def Kernel_CacheWriteOp : Op<Kernel_Dialect, "cache_write",
+    [InPlace, MemoryEffects<[MemWrite]>, AllTypesMatch<["cache", "result"]>]> {
+  let summary = "cache[b, offsets[b] + t] = value[b, t] on a (Bmax,S,Hkv,D) state";
+  let arguments = (ins Lathe_FloatTensor:$cache, Lathe_FloatTensor:$value, Optional<Lathe_TokenTensor>:$offsets);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$value `into` $cache (`at` $offsets^)? attr-dict `:` type($value) `into` type($cache) (`,` type($offsets)^)?";
+  let hasVerifier = 1;
+}
+
+def Kernel_CachedAttentionOp : Kernel_Op<"cached_attention"> {
+  let summary = "causal attention of (B,T,H,D) queries at offsets[b] + t over a KV cache";
+  let arguments = (ins Lathe_FloatTensor:$query, Lathe_FloatTensor:$key_cache, Lathe_FloatTensor:$value_cache,
+                       Lathe_TokenTensor:$offsets, F32Attr:$scale);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$query `,` $key_cache `,` $value_cache `at` $offsets attr-dict `:` type($query) `,` type($key_cache) `,` type($value_cache) `,` type($offsets) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kernel_GatherLastOp : Kernel_Op<"gather_last"> {
+  let summary = "(B,T,C) -> (B,C): row lengths[b] - 1 (or T - 1) of each sequence";
+  let arguments = (ins Lathe_FloatTensor:$input, Optional<Lathe_TokenTensor>:$lengths);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$input (`,` $lengths^)? attr-dict `:` type($input) (`,` type($lengths)^)? `->` type($result)";
 }
 
 #endif // LATHE_KERNEL_OPS_TD

@@ -26,5 +26,11 @@ inline constexpr llvm::StringLiteral kMaxSeqAttr = "lathe.max_seq";
 
 /// Attaches the gradient rules (DifferentiableOpInterface) to the lathe ops.
 void registerGradientModels(mlir::DialectRegistry& registry);
+/// Checks a (B,T,Hkv,D) value against a static (Bmax,S,Hkv,D) KV cache and
+/// the optional (B) i32 offsets; shared by lathe and lathe_kernel ops.
+mlir::LogicalResult verifyCacheOperands(mlir::Operation* op, mlir::RankedTensorType value,
+                                        mlir::RankedTensorType cache, mlir::Value offsets);
+/// Checks that `offsets` (if present) is a (B) i32 vector.
+mlir::LogicalResult verifyOffsets(mlir::Operation* op, mlir::Value offsets, llvm::StringRef role);
 
 }  // namespace lathe::ir

@@ -34,20 +34,22 @@ def Lathe_EmbeddingOp : Lathe_InferredOp<"embedding"> {
   let assemblyFormat = "$table `[` $ids `]` attr-dict `:` type($table) `,` type($ids)";
 }
 
-def Lathe_AddPositionsOp : Lathe_InferredOp<"add_positions"> {
+def Lathe_AddPositionsOp : Lathe_InferredOp<"add_positions", [AttrSizedOperandSegments]> {
   let summary = "adds absolute position encodings to (B,T,C) activations";
   let description = [{
     `learned` reads rows of a (P, C) table; `sinusoidal` computes
     PE[t, j] = sin(t / 10000^(2 floor(j/2) / C)) for even j and cos for odd j.
+    With `at %offsets` (a (B) i32 tensor), token t of sequence b sits at
+    position offsets[b] + t (decoding with a KV cache); without, at t.
     ```mlir
     %h = lathe.add_positions learned %x, %table : tensor<?x?x64xf32>, tensor<128x64xf32>
-    %h = lathe.add_positions sinusoidal %x : tensor<?x?x64xf32>
+    %h = lathe.add_positions sinusoidal %x at %pos : tensor<?x?x64xf32> at tensor<?xi32>
     ```
   }];
   let arguments = (ins Lathe_PositionAttr:$kind, Lathe_FloatTensor:$input,
-                       Optional<Lathe_FloatTensor>:$table);
+                       Optional<Lathe_FloatTensor>:$table, Optional<Lathe_TokenTensor>:$offsets);
   let results = (outs Lathe_FloatTensor:$result);
-  let assemblyFormat = "$kind $input (`,` $table^)? attr-dict `:` type($input) (`,` type($table)^)?";
+  let assemblyFormat = "$kind $input (`,` $table^)? (`at` $offsets^)? attr-dict `:` type($input) (`,` type($table)^)? (`at` type($offsets)^)?";
   let hasVerifier = 1;
 }
 
@@ -124,11 +126,15 @@ def Lathe_ReshapeOp : Lathe_Op<"reshape"> {
   let hasCanonicalizer = 1;
 }
 
-def Lathe_RopeOp : Lathe_InferredOp<"rope", [SameOperandsAndResultType]> {
+def Lathe_RopeOp : Lathe_InferredOp<"rope"> {
   let summary = "rotary position embedding on (B,T,H,D), rotate-half convention";
-  let arguments = (ins Lathe_FloatTensor:$input, F32Attr:$theta);
+  let description = [{
+    With `at %offsets` ((B) i32), token t of sequence b is rotated for
+    position offsets[b] + t; without, for position t.
+  }];
+  let arguments = (ins Lathe_FloatTensor:$input, Optional<Lathe_TokenTensor>:$offsets, F32Attr:$theta);
   let results = (outs Lathe_FloatTensor:$result);
-  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let assemblyFormat = "$input (`at` $offsets^)? attr-dict `:` type($input) (`,` type($offsets)^)?";
   let hasVerifier = 1;
 }
 
@@ -150,5 +156,72 @@ def Lathe_AttentionOp : Lathe_InferredOp<"attention"> {
 }
 
 include "lathe/ir/LatheGradOps.td"
+//===----------------------------------------------------------------------===//
+// Inference with a KV cache
+//===----------------------------------------------------------------------===//
+
+def Lathe_StateOp : Lathe_Op<"state"> {
+  let summary = "a persistent, zero-initialized tensor of the session (a KV cache)";
+  let description = [{
+    Every entry point that names the same state sees the same storage; it
+    survives across calls until the session resets it.
+    ```mlir
+    %k = lathe.state "layers.0.attn.k_cache" : tensor<4x128x2x16xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Lathe_CacheWriteOp : Op<Lathe_Dialect, "cache_write",
+    [MemoryEffects<[MemWrite]>, AllTypesMatch<["cache", "result"]>]> {
+  let summary = "stores (B,T,Hkv,D) keys or values into a (Bmax,S,Hkv,D) cache";
+  let description = [{
+    Row t of sequence b goes to cache[b, offsets[b] + t] (offsets absent: t).
+    The result is the updated cache; readers use it, which orders them after
+    the write. The op writes persistent state, so it is never removed.
+    ```mlir
+    %k1 = lathe.cache_write %k into %cache at %pos : tensor<?x1x2x16xf32> into tensor<4x128x2x16xf32>, tensor<?xi32>
+    ```
+  }];
+  let arguments = (ins Lathe_FloatTensor:$value, Lathe_FloatTensor:$cache, Optional<Lathe_TokenTensor>:$offsets);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$value `into` $cache (`at` $offsets^)? attr-dict `:` type($value) `into` type($cache) (`,` type($offsets)^)?";
+  let hasVerifier = 1;
+}
+
+def Lathe_CachedAttentionOp : Lathe_InferredOp<"cached_attention"> {
+  let summary = "causal attention of (B,T,H,D) queries over a KV cache";
+  let description = [{
+    Query t of sequence b sits at position offsets[b] + t and attends to cache
+    rows 0 .. offsets[b] + t of sequence b; head h reads kv head h / (H/Hkv).
+    ```mlir
+    %o = lathe.cached_attention %q, %k, %v at %pos {scale = 0.25 : f32}
+        : tensor<?x1x4x16xf32>, tensor<4x128x2x16xf32>, tensor<4x128x2x16xf32>, tensor<?xi32>
+    ```
+  }];
+  let arguments = (ins Lathe_FloatTensor:$query, Lathe_FloatTensor:$key_cache, Lathe_FloatTensor:$value_cache,
+                       Lathe_TokenTensor:$offsets, F32Attr:$scale);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$query `,` $key_cache `,` $value_cache `at` $offsets attr-dict `:` type($query) `,` type($key_cache) `,` type($value_cache) `,` type($offsets)";
+  let hasVerifier = 1;
+}
+
+def Lathe_GatherLastOp : Lathe_InferredOp<"gather_last"> {
+  let summary = "the last real row of each sequence: (B,T,C) -> (B,C)";
+  let description = [{
+    Row lengths[b] - 1 of sequence b (right-padded prompts); without lengths,
+    row T - 1.
+    ```mlir
+    %last = lathe.gather_last %x, %lengths : tensor<?x?x64xf32>, tensor<?xi32>
+    ```
+  }];
+  let arguments = (ins Lathe_FloatTensor:$input, Optional<Lathe_TokenTensor>:$lengths);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$input (`,` $lengths^)? attr-dict `:` type($input) (`,` type($lengths)^)?";
+  let hasVerifier = 1;
+}
 
 #endif // LATHE_OPS_TD
