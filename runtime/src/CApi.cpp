@@ -277,6 +277,16 @@ LATHE_API void lathe_sampling_init(lathe_sampling* sampling) {
   sampling->max_new_tokens = 16;
 }
 
+namespace {
+/// Stop strings match the bytes of the generated tokens, decoded with the
+/// artifact's tokenizer; without one there is no detokenizer.
+lathe::runtime::Detokenizer artifactDetokenizer(const lathe::runtime::Artifact& artifact) {
+  std::shared_ptr<const lathe::tokenizer::Tokenizer> tokenizer = artifact.tokenizer();
+  if (!tokenizer) return nullptr;
+  return [tokenizer](int32_t token) { return std::string(tokenizer->tokenBytes(token)); };
+}
+}  // namespace
+
 LATHE_API lathe_status lathe_generate(lathe_session* session, size_t batch, const int32_t* const* prompts,
                                       const size_t* prompt_lengths, const lathe_sampling* sampling,
                                       size_t sampling_count, const lathe_generation_callbacks* callbacks,
@@ -323,7 +333,7 @@ LATHE_API lathe_status lathe_generate(lathe_session* session, size_t batch, cons
     }
     session->cancel.store(false);
     auto generation = std::make_unique<lathe_generation>();
-    lathe::runtime::Generator generator(*session->session);
+    lathe::runtime::Generator generator(*session->session, artifactDetokenizer(session->session->artifact()));
     generation->results = generator.generate(requests, hooks, &session->cancel, &generation->stats);
     *out = generation.release();
   });

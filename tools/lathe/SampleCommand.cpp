@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -73,15 +74,32 @@ void dumpTokens(const std::string& path, const std::vector<std::vector<int32_t>>
   writeFileAtomically(path, reinterpret_cast<const uint8_t*>(text.data()), text.size());
 }
 
+/// The artifact's tokenizer, or nothing when it was compiled without one.
+std::optional<Tokenizer> tokenizerOf(const Artifact& artifact) {
+  try {
+    return Tokenizer::fromArtifact(artifact);
+  } catch (const RuntimeError& e) {
+    if (e.status() == LATHE_ERROR_NOT_FOUND) return std::nullopt;
+    throw;
+  }
+}
+
 void sample(const SampleOptions& options) {
   Artifact artifact(options.artifact);
-  // Text prompts and stop strings are decoded by the artifact's tokenizer; none is stored yet.
-  if (!options.prompts.empty() || !options.stop_strings.empty()) {
+  std::optional<Tokenizer> tokenizer = tokenizerOf(artifact);
+  if (!tokenizer && (!options.prompts.empty() || !options.stop_strings.empty())) {
     throw std::runtime_error(std::string(options.prompts.empty() ? "--stop" : "--prompt") +
-                             ": artifact has no tokenizer ('" + options.artifact + "'); give --prompt-tokens instead");
+                             ": artifact has no tokenizer ('" + options.artifact +
+                             "'); compile it with --tokenizer, or give --prompt-tokens");
   }
   std::vector<std::vector<int32_t>> prompts;
   for (const std::string& list : options.prompt_tokens) prompts.push_back(parseTokenList(list, "--prompt-tokens"));
+  for (const std::string& text : options.prompts) {
+    prompts.push_back(tokenizer->encode(text));
+    if (prompts.back().empty()) throw std::runtime_error("--prompt: the text encodes to no tokens");
+  }
+  std::vector<const char*> stop_strings;
+  for (const std::string& stop : options.stop_strings) stop_strings.push_back(stop.c_str());
 
   Sampling sampling;
   sampling.greedy = options.greedy ? 1 : 0;
@@ -95,6 +113,8 @@ void sample(const SampleOptions& options) {
   sampling.max_new_tokens = options.max_new_tokens;
   sampling.stop_tokens = options.stop_tokens.data();
   sampling.stop_token_count = options.stop_tokens.size();
+  sampling.stop_strings = stop_strings.data();
+  sampling.stop_string_count = stop_strings.size();
 
   Session session(artifact, options.device);
   std::vector<float> logits;  // (steps, B, V) for --dump-logits
@@ -106,17 +126,27 @@ void sample(const SampleOptions& options) {
       logits.insert(logits.end(), step_logits, step_logits + batch * step_vocab);
     };
   }
+  // One sequence streams as it is generated (text with a tokenizer, ids
+  // without); a batch prints one line per sequence and token.
   const bool batched = prompts.size() > 1;
+  std::optional<TokenDecoder> decoder;
+  if (tokenizer && !batched) decoder.emplace(*tokenizer);
   GenerationResult result = session.generate(
       prompts, {sampling},
-      [batched](size_t sequence, int32_t token, float) {
-        if (batched) std::cout << sequence << ": " << token << "\n";
+      [&](size_t sequence, int32_t token, float) {
+        if (decoder) std::cout << decoder->push(token);
+        else if (batched && !tokenizer) std::cout << sequence << ": " << token << "\n";
         else std::cout << token << " ";
         std::cout.flush();
         return true;
       },
       on_logits);
+  if (decoder) std::cout << decoder->finish();
   if (!batched) std::cout << "\n";
+  if (tokenizer && batched) {
+    for (size_t b = 0; b < result.sequences.size(); ++b)
+      std::cout << "[" << b << "] " << tokenizer->decode(result.sequences[b].tokens) << "\n";
+  }
 
   if (!options.dump_logits.empty()) {
     const int64_t batch = static_cast<int64_t>(prompts.size());

@@ -29,6 +29,18 @@ sed 's/vocab_size: 256/vocab_size: 1000/' "$src/examples/tiny.yaml" > "$work/tin
 [ "$("$lathe" tokenizer encode -t "$work/tiny.lathe" --text "Emma")" = \
   "$("$lathe" tokenizer encode -t "$work/tok" --text "Emma")" ] || fail "artifact tokenizer differs"
 
+# `lathe sample --prompt` streams text; the text is the decode of the generated ids, and a stop string made of
+# the first generated token ends the sequence there.
+"$lathe" sample "$work/tiny.lathe" --prompt "It is a truth" --max-new-tokens 6 --greedy \
+  --dump-tokens "$work/gen.json" > "$work/gen.txt" 2> /dev/null
+ids=$(/usr/bin/python3 -c "import json,sys; print(','.join(map(str, json.load(open(sys.argv[1]))['sequences'][0]['tokens'])))" "$work/gen.json")
+[ "$(cat "$work/gen.txt")" = "$("$lathe" tokenizer decode -t "$work/tok" "$ids")" ] || fail "sample text differs from its ids"
+first=$("$lathe" tokenizer decode -t "$work/tok" "${ids%%,*}")
+"$lathe" sample "$work/tiny.lathe" --prompt "It is a truth" --max-new-tokens 6 --greedy --stop "$first" \
+  --dump-tokens "$work/stop.json" > /dev/null 2>&1
+/usr/bin/python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['sequences'][0]; sys.exit(not (s['finish'] == 'stop_string' and len(s['tokens']) == 1))" \
+  "$work/stop.json" || fail "stop string did not end the sequence: $(cat "$work/stop.json")"
+
 # A Hugging Face model directory with vocab.json + merges.txt brings its tokenizer along.
 "$lathe" export "$work/tiny.yaml" --format hf -o "$work/hf" 2> /dev/null
 cp "$work/tok/encoder.json" "$work/hf/vocab.json"
