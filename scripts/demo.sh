@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the CPU target: compile GPT-2 124M (seeded random weights) to one artifact, run its forward pass,
-# then export it in the Hugging Face layout, import that directory back and check that the logits are identical.
+# sample from it with the KV cache, then export it in the Hugging Face layout, import that directory back and check that the logits are identical.
 # Usage: scripts/demo.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,11 +11,16 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 echo "== compile examples/gpt2.yaml for the CPU (B <= 4, T <= 128)"
-"$LATHE" compile examples/gpt2.yaml --target cpu --max-batch 4 --max-seq 128 --seed 1 -o "$WORK/gpt2.lathe"
+"$LATHE" compile examples/gpt2.yaml --target cpu --tokenizer data/gpt2 --max-batch 4 --max-seq 128 --seed 1 \
+  -o "$WORK/gpt2.lathe"
 
 echo "== forward on 4 x 128 tokens"
 /usr/bin/python3 -c "import numpy as np; np.save('$WORK/ids.npy', np.random.default_rng(0).integers(0, 50257, (4, 128), dtype=np.int32))"
 "$LATHE" run "$WORK/gpt2.lathe" --tokens-file "$WORK/ids.npy" --repeat 3 --dump-logits "$WORK/logits.npy"
+
+echo "== sample 24 tokens (random weights, so the text is noise; the speed is real)"
+"$LATHE" sample "$WORK/gpt2.lathe" --prompt "It is a truth universally acknowledged" --max-new-tokens 24 \
+  --top-k 40 --seed 1
 
 echo "== export as Hugging Face GPT-2, import it again, compare"
 "$LATHE" export examples/gpt2.yaml --seed 1 --format hf -o "$WORK/hf"

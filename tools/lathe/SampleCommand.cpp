@@ -142,7 +142,7 @@ void sample(const SampleOptions& options) {
       },
       on_logits);
   if (decoder) std::cout << decoder->finish();
-  if (!batched) std::cout << "\n";
+  if (!batched) std::cout << std::endl;  // before the stats on stderr
   if (tokenizer && batched) {
     for (size_t b = 0; b < result.sequences.size(); ++b)
       std::cout << "[" << b << "] " << tokenizer->decode(result.sequences[b].tokens) << "\n";
