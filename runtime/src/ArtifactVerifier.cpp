@@ -132,7 +132,30 @@ private:
           throw invalidArtifact(where + ": its size overflows");
         }
       }
+      checkStateKind(spec, bytes, where);
     }
+  }
+
+  // A parameter state starts as a copy of its weight, so the two must match in size and dtype.
+  void checkStateKind(const fb::TensorSpec& spec, uint64_t bytes, const std::string& where) {
+    const int kind = static_cast<int>(spec.kind());
+    if (kind < static_cast<int>(fb::StateKind::MIN) || kind > static_cast<int>(fb::StateKind::MAX))
+      throw invalidArtifact(where + " has an unknown kind " + std::to_string(kind));
+    if (spec.kind() != fb::StateKind::Parameter) {
+      if (spec.initial_weight() != -1)
+        throw invalidArtifact(where + " is not a parameter but names initial weight " + std::to_string(spec.initial_weight()));
+      return;
+    }
+    const int64_t count = artifact_.weights() == nullptr ? 0 : artifact_.weights()->size();
+    if (spec.initial_weight() < 0 || spec.initial_weight() >= count)
+      throw invalidArtifact(where + " is a parameter whose initial weight " + std::to_string(spec.initial_weight()) +
+                            " is out of range (the artifact has " + std::to_string(count) + " weights)");
+    const fb::Weight& weight = *artifact_.weights()->Get(static_cast<flatbuffers::uoffset_t>(spec.initial_weight()));
+    const uint64_t weight_bytes = weight.data() == nullptr ? 0 : weight.data()->size();
+    if (weight.dtype() != DType::F32 || weight_bytes != bytes)
+      throw invalidArtifact(where + " has " + std::to_string(bytes) + " bytes of f32, but its initial weight " +
+                            quoted(weight.name()) + " has " + std::to_string(weight_bytes) + " bytes of " +
+                            dtypeName(weight.dtype()));
   }
 
   static std::vector<int64_t> weightShape(const fb::Weight& weight) {
