@@ -261,12 +261,12 @@ private:
         })
         .Case([](lk::CrossEntropyOp k) {
           return Record{fb::KernelKind::CrossEntropy, {k.getLogits(), k.getTargets(), k.getLoss(), k.getTokenStats()},
-                        {rows(k.getLogits()), channels(k.getLogits())}, {k.getIgnoreIndex()}, {}};
+                        {rows(k.getLogits()), channels(k.getLogits()), {2, 0, 0}}, {k.getIgnoreIndex()}, {}};
         })
         .Case([](lk::CrossEntropyGradOp k) {
           return Record{fb::KernelKind::CrossEntropyGrad,
                         {k.getLogits(), k.getTargets(), k.getLoss(), k.getTokenStats()},
-                        {rows(k.getLogits()), channels(k.getLogits())}, {k.getIgnoreIndex()}, {}};
+                        {rows(k.getLogits()), channels(k.getLogits()), {2, 0, 0}}, {k.getIgnoreIndex()}, {}};
         })
         .Case([](lk::LinearGradInputOp k) {
           auto w = cast<RankedTensorType>(k.getWeight().getType());
