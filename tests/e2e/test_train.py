@@ -210,6 +210,7 @@ class Suite:
                   {"params": [p for n, p in params.items() if not decays(n, p)], "weight_decay": 0.0}]
         optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=lrs[0], betas=(beta1, beta2), eps=eps)
         ref_losses, ref_norms = [], []
+        largest_grad = {name: 0.0 for name in params}
         for s in range(ADAM_STEPS):
             for group in optimizer.param_groups:
                 group["lr"] = float(hyper[s, 0])
@@ -219,6 +220,8 @@ class Suite:
             for p in params.values():
                 if p.grad is None:
                     p.grad = torch.zeros_like(p)
+            for name, p in params.items():
+                largest_grad[name] = max(largest_grad[name], p.grad.norm().item())
             ref_norms.append(torch.nn.utils.clip_grad_norm_(list(params.values()), clip).item())
             optimizer.step()
             ref_losses.append(loss.item())
@@ -228,7 +231,14 @@ class Suite:
                 if abs(g - r) > REL_TOL * max(abs(r), 1e-12):
                     raise CaseFailure(f"step {s + 1} {what}: {g} vs reference {r}")
         worst = 0.0
+        # The loss does not depend on a weight whose exact gradient is zero (a
+        # key bias: softmax ignores a constant shift). Its computed gradient is
+        # rounding noise, which AdamW scales to full-size steps in random
+        # directions, in float32 and float64 alike: such weights are not compared.
+        invariant = [name for name, g in largest_grad.items() if g < 1e-9]
         for name, p in params.items():
+            if name in invariant:
+                continue
             err = relative_error(np.load(os.path.join(out, f"param.{name}.npy")), p)
             worst = max(worst, err)
             if err > REL_TOL:
@@ -239,7 +249,7 @@ class Suite:
         if abs(got_eval - ref_eval) > REL_TOL * abs(ref_eval):
             raise CaseFailure(f"eval_loss after training: {got_eval} vs reference {ref_eval}")
         return (f"loss {ref_losses[0]:.4f} -> {ref_losses[-1]:.4f}, final weights worst relative error {worst:.1e}, "
-                f"eval_loss {got_eval:.4f}")
+                f"eval_loss {got_eval:.4f}" + (f", {len(invariant)} loss-invariant weights skipped" if invariant else ""))
 
     def cases(self):
         for config in self.config_names():
