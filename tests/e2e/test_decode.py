@@ -15,18 +15,16 @@ err/sample_* cases check the CLI's errors for bad generation requests.
 Usage: test_decode.py --lathe PATH --workdir DIR [-k NAME ...]
 """
 
-import argparse
 import json
 import os
 import sys
-import traceback
 
 import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from test_forward import REL_TOL, BATCH, CaseFailure, Lathe, Suite, compare, random_ids  # noqa: E402
+from test_forward import REL_TOL, BATCH, CaseFailure, Suite, compare, random_ids, run_suite  # noqa: E402
 
 sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 import lathe_ref  # noqa: E402
@@ -128,34 +126,5 @@ class DecodeSuite(Suite):
             yield f"err/{what}", lambda w=what: self.sample_error_case(w)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lathe", required=True, help="the lathe binary")
-    parser.add_argument("--workdir", required=True, help="scratch directory (recreated per model)")
-    parser.add_argument("-k", action="append", default=[], metavar="NAME", help="run cases whose name contains NAME")
-    args = parser.parse_args()
-    if not (os.path.isfile(args.lathe) and os.access(args.lathe, os.X_OK)):
-        print(f"error: --lathe {args.lathe} is not an executable file", file=sys.stderr)
-        return 2
-    os.makedirs(args.workdir, exist_ok=True)
-    suite = DecodeSuite(Lathe(os.path.abspath(args.lathe)), os.path.abspath(args.workdir))
-    passed = failed = 0
-    for name, run in suite.cases():
-        if args.k and not any(k in name for k in args.k):
-            continue
-        try:
-            detail = run()
-            passed += 1
-            print(f"PASS {name}  {detail}", flush=True)
-        except CaseFailure as failure:
-            failed += 1
-            print(f"FAIL {name}  {failure}", flush=True)
-        except Exception:
-            failed += 1
-            print(f"FAIL {name}  unexpected error:\n{traceback.format_exc()}", flush=True)
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_suite(DecodeSuite, __doc__))

@@ -286,8 +286,9 @@ class Suite:
             yield f"err/{what}", lambda w=what: self.error_case(w)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def run_suite(make_suite, description: str) -> int:
+    """Parses --lathe/--workdir/-k, runs the suite's cases, prints one line per case and the count."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lathe", required=True, help="the lathe binary")
     parser.add_argument("--workdir", required=True, help="scratch directory (recreated per model)")
     parser.add_argument("-k", action="append", default=[], metavar="NAME", help="run cases whose name contains NAME")
@@ -296,7 +297,7 @@ def main() -> int:
         print(f"error: --lathe {args.lathe} is not an executable file", file=sys.stderr)
         return 2
     os.makedirs(args.workdir, exist_ok=True)
-    suite = Suite(Lathe(os.path.abspath(args.lathe)), os.path.abspath(args.workdir))
+    suite = make_suite(Lathe(os.path.abspath(args.lathe)), os.path.abspath(args.workdir))
     passed = failed = 0
     for name, run in suite.cases():
         if args.k and not any(k in name for k in args.k):
@@ -316,4 +317,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_suite(Suite, __doc__))

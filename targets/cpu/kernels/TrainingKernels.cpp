@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "ArgumentChecks.h"
 #include "ThreadPool.h"
 #include "TrainingInternal.h"
 
@@ -18,29 +19,11 @@ const detail::TrainingKernelTable& detail::activeTrainingKernels() {
 
 namespace {
 
-[[noreturn]] void fail(const char* kernel, const std::string& what) {
-  throw std::invalid_argument(std::string("lathe::cpu::") + kernel + ": " + what);
-}
-
-void requireNonNegative(const char* kernel, const char* name, int64_t value) {
-  if (value < 0) fail(kernel, std::string(name) + " must be >= 0, got " + std::to_string(value));
-}
-
-void requirePointer(const char* kernel, const char* name, const void* p) {
-  if (p == nullptr) fail(kernel, std::string(name) + " is null");
-}
-
-void requireAtLeast(const char* kernel, const char* name, int64_t value, const char* bound_name, int64_t bound) {
-  if (value < bound)
-    fail(kernel, std::string(name) + " (" + std::to_string(value) + ") must be >= " + bound_name + " (" +
-                     std::to_string(bound) + ")");
-}
-
-void requireAct(const char* kernel, Act act) {
-  int32_t value = static_cast<int32_t>(act);
-  if (value < static_cast<int32_t>(Act::None) || value > static_cast<int32_t>(Act::Silu))
-    fail(kernel, "unknown activation " + std::to_string(value));
-}
+using detail::fail;
+using detail::requireAct;
+using detail::requireAtLeast;
+using detail::requireNonNegative;
+using detail::requirePointer;
 
 void requireRowsAndChannels(const char* kernel, int64_t rows, int64_t C) {
   requireNonNegative(kernel, "rows", rows);
