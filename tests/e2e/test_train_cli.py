@@ -86,8 +86,8 @@ class Cases:
         threshold = 0.75 * entropy
         d = self.dir("learns")
         log = os.path.join(d, "metrics.jsonl")
-        run(self.lathe, "train", MODEL, "--tokenizer", TOKENIZER, "--data", TEXT, "--batch", 8, "--seq", 64,
-            "--steps", 300, "--lr", 3e-3, "--warmup", 20, "--weight-decay", 0.01, "--clip", 1.0, "--seed", 1,
+        run(self.lathe, "train", MODEL, "--tokenizer", TOKENIZER, "--data", TEXT, "--batch", 16, "--seq", 64,
+            "--steps", 400, "--lr", 2e-3, "--warmup", 40, "--weight-decay", 0.01, "--clip", 1.0, "--seed", 1,
             "--eval-every", 100, "--log", log, "--plot", os.path.join(d, "loss.png"))
         val = [r["val_loss"] for r in losses(log) if "val_loss" in r]
         print(f"learns: unigram entropy of the text's {len(ids)} tokens = {entropy:.4f} nats; "
@@ -130,7 +130,7 @@ class Cases:
     def nan(self):
         d = self.dir("nan")
         ckpt = os.path.join(d, "ckpt")
-        result = self.train("--steps", 40, "--lr", 1e6, "--schedule", "constant", "--checkpoint", ckpt,
+        result = self.train("--steps", 40, "--lr", 1e30, "--schedule", "constant", "--checkpoint", ckpt,
                             "--checkpoint-every", 1, "--log", os.path.join(d, "m.jsonl"), check=False)
         assert result.returncode != 0, "a diverged run must exit non-zero"
         line = [l for l in result.stderr.splitlines() if "error" in l][-1]
