@@ -17,7 +17,7 @@ using namespace mlir;
 namespace lk = lathe::kernel;
 namespace fbs = flatbuffers;
 
-constexpr uint32_t kSchemaVersion = 2;
+constexpr uint32_t kSchemaVersion = 3;
 
 fb::Dim toDim(const passes::SymbolicDim& d) {
   return fb::Dim(d.coefficient, static_cast<int8_t>(d.b_pow), static_cast<int8_t>(d.t_pow));
@@ -31,12 +31,27 @@ fb::DType toDType(Type type) {
 }
 
 /// Collects one function's dispatches.
-/// Weights and states by name, shared by all entry points.
+/// Weights and states by name, shared by all entry points (keys are attribute
+/// storage, which lives as long as the context).
+struct NamedState {
+  std::string name;
+  RankedTensorType type;
+  fb::StateKind kind;
+  int64_t initial_weight;  // -1 unless kind is Parameter
+};
+
 struct NamedBuffers {
   llvm::DenseMap<StringRef, uint64_t> weight_index;
   std::vector<std::string> weight_names;
   llvm::DenseMap<StringRef, uint64_t> state_index;
-  std::vector<std::pair<std::string, RankedTensorType>> states;
+  std::vector<NamedState> states;
+
+  /// `name` must be attribute storage (it outlives the map).
+  uint64_t weight(StringRef name) {
+    auto [it, inserted] = weight_index.try_emplace(name, weight_names.size());
+    if (inserted) weight_names.push_back(name.str());
+    return it->second;
+  }
 };
 
 class EntryPointEncoder {
@@ -71,26 +86,42 @@ private:
   }
 
   fb::BufferRef weightRef(ir::ParamOp param) {
-    auto [it, inserted] = named_.weight_index.try_emplace(param.getName(), named_.weight_names.size());
-    if (inserted) named_.weight_names.push_back(param.getName().str());
-    return fb::BufferRef(fb::BufferSpace::Weight, it->second);
+    return fb::BufferRef(fb::BufferSpace::Weight, named_.weight(param.getName()));
+  }
+
+  static fb::StateKind stateKind(ir::StateKind kind) {
+    switch (kind) {
+      case ir::StateKind::cache: return fb::StateKind::Cache;
+      case ir::StateKind::parameter: return fb::StateKind::Parameter;
+      case ir::StateKind::gradient: return fb::StateKind::Gradient;
+      case ir::StateKind::moment: return fb::StateKind::OptimizerMoment;
+    }
+    return fb::StateKind::Cache;
   }
 
   std::optional<fb::BufferRef> stateRef(ir::StateOp state) {
+    NamedState described{state.getName().str(), state.getType(), stateKind(state.getKind()),
+                         state.getInitialWeight() ? static_cast<int64_t>(named_.weight(*state.getInitialWeight())) : -1};
     auto [it, inserted] = named_.state_index.try_emplace(state.getName(), named_.states.size());
     if (inserted) {
-      named_.states.push_back({state.getName().str(), state.getType()});
-    } else if (named_.states[it->second].second != state.getType()) {
-      state.emitOpError("redeclares state '") << state.getName() << "' with another type";
-      return std::nullopt;
+      named_.states.push_back(described);
+    } else {
+      const NamedState& known = named_.states[it->second];
+      if (known.type != described.type || known.kind != described.kind ||
+          known.initial_weight != described.initial_weight) {
+        state.emitOpError("redeclares state '") << state.getName() << "' with another type, kind or initial weight";
+        return std::nullopt;
+      }
     }
     return fb::BufferRef(fb::BufferSpace::State, it->second);
   }
 
-  /// Follows views and in-place kernels back to the value that owns the storage.
+  /// Follows views and in-place kernels (their result 0) back to the value
+  /// that owns the storage.
   static Value storageOf(Value value) {
     while (Operation* def = value.getDefiningOp()) {
       if (!isa<lk::ViewOp>(def) && !def->hasTrait<lk::InPlace>()) break;
+      if (cast<OpResult>(value).getResultNumber() != 0) break;
       value = def->getOperand(0);
     }
     return value;
@@ -102,10 +133,9 @@ private:
     Operation* def = storage.getDefiningOp();
     if (auto param = dyn_cast<ir::ParamOp>(def)) return weightRef(param);
     if (auto state = dyn_cast<ir::StateOp>(def)) return stateRef(state);
-    if (auto output = def->getAttrOfType<IntegerAttr>("output"))
-      return fb::BufferRef(fb::BufferSpace::Output, output.getInt());
-    if (auto offset = def->getAttrOfType<IntegerAttr>(lk::kOffsetAttr))
-      return fb::BufferRef(fb::BufferSpace::Arena, offset.getInt());
+    auto result = cast<OpResult>(storage);
+    if (auto output = lk::plannedValue(result, lk::kOutputAttr)) return fb::BufferRef(fb::BufferSpace::Output, *output);
+    if (auto offset = lk::plannedValue(result, lk::kOffsetAttr)) return fb::BufferRef(fb::BufferSpace::Arena, *offset);
     def->emitOpError("has no planned buffer; run lathe-plan-memory first");
     return std::nullopt;
   }
@@ -214,6 +244,105 @@ private:
         .Case([](lk::SwiGLUOp k) {
           return Record{fb::KernelKind::SwiGLU, {k.getGate(), k.getUp(), k.getResult()}, {numel(k.getGate())}, {}, {}};
         })
+        .Case([](lk::LayerNormStatsOp k) {
+          return Record{fb::KernelKind::LayerNormStats,
+                        {k.getInput(), k.getWeight(), k.getBias(), k.getResult(), k.getMean(), k.getRstd()},
+                        {rows(k.getInput()), channels(k.getInput())}, {}, {k.getEps().convertToFloat()}};
+        })
+        .Case([](lk::RMSNormStatsOp k) {
+          return Record{fb::KernelKind::RMSNormStats, {k.getInput(), k.getWeight(), k.getResult(), k.getRstd()},
+                        {rows(k.getInput()), channels(k.getInput())}, {}, {k.getEps().convertToFloat()}};
+        })
+        .Case([](lk::AttentionLseOp k) {
+          Value q = k.getQuery();
+          return Record{fb::KernelKind::AttentionLse, {q, k.getKey(), k.getValue(), k.getResult(), k.getLse()},
+                        {dim(q, 0), dim(q, 1), dim(q, 2), dim(k.getKey(), 2), dim(q, 3)},
+                        {k.getCausal() ? 1 : 0}, {k.getScale().convertToFloat()}};
+        })
+        .Case([](lk::CrossEntropyOp k) {
+          return Record{fb::KernelKind::CrossEntropy, {k.getLogits(), k.getTargets(), k.getLoss(), k.getTokenStats()},
+                        {rows(k.getLogits()), channels(k.getLogits()), {2, 0, 0}}, {k.getIgnoreIndex()}, {}};
+        })
+        .Case([](lk::CrossEntropyGradOp k) {
+          return Record{fb::KernelKind::CrossEntropyGrad,
+                        {k.getLogits(), k.getTargets(), k.getLoss(), k.getTokenStats()},
+                        {rows(k.getLogits()), channels(k.getLogits()), {2, 0, 0}}, {k.getIgnoreIndex()}, {}};
+        })
+        .Case([](lk::LinearGradInputOp k) {
+          auto w = cast<RankedTensorType>(k.getWeight().getType());
+          return Record{fb::KernelKind::Gemm, {k.getOutputGrad(), k.getWeight(), k.getResult()},
+                        {rows(k.getOutputGrad()), {w.getDimSize(1), 0, 0}, {w.getDimSize(0), 0, 0}},
+                        {0, 0, 0, 0}, {}};
+        })
+        .Case([](lk::LinearGradWeightOp k) {
+          auto w = cast<RankedTensorType>(k.getAccumulator().getType());
+          return Record{fb::KernelKind::GemmWeightGrad, {k.getAccumulator(), k.getOutputGrad(), k.getInput()},
+                        {rows(k.getOutputGrad()), {w.getDimSize(0), 0, 0}, {w.getDimSize(1), 0, 0}}, {}, {}};
+        })
+        .Case([](lk::BiasGradOp k) {
+          return Record{fb::KernelKind::BiasGrad, {k.getAccumulator(), k.getOutputGrad()},
+                        {rows(k.getOutputGrad()), channels(k.getOutputGrad())}, {}, {}};
+        })
+        .Case([](lk::EmbeddingGradOp k) {
+          return Record{fb::KernelKind::EmbeddingGrad, {k.getAccumulator(), k.getOutputGrad(), k.getIds()},
+                        {rows(k.getOutputGrad()), channels(k.getOutputGrad()), dim(k.getAccumulator(), 0)}, {}, {}};
+        })
+        .Case([](lk::PositionsGradOp k) {
+          Value dy = k.getOutputGrad();
+          return Record{fb::KernelKind::PositionsGrad, {k.getAccumulator(), dy},
+                        {dim(dy, 0), dim(dy, 1), dim(dy, 2), dim(k.getAccumulator(), 0)}, {}, {}};
+        })
+        .Case([](lk::AccumulateOp k) {
+          return Record{fb::KernelKind::Accumulate, {k.getAccumulator(), k.getValue()}, {numel(k.getValue())}, {}, {}};
+        })
+        .Case([](lk::LayerNormGradOp k) {
+          return Record{fb::KernelKind::LayerNormGrad,
+                        {k.getOutputGrad(), k.getInput(), k.getWeight(), k.getMean(), k.getRstd(), k.getInputGrad(),
+                         k.getWeightGrad(), k.getBiasGrad()},
+                        {rows(k.getInput()), channels(k.getInput())}, {}, {}};
+        })
+        .Case([](lk::RMSNormGradOp k) {
+          return Record{fb::KernelKind::RMSNormGrad,
+                        {k.getOutputGrad(), k.getInput(), k.getWeight(), k.getRstd(), k.getInputGrad(),
+                         k.getWeightGrad()},
+                        {rows(k.getInput()), channels(k.getInput())}, {}, {}};
+        })
+        .Case([](lk::AttentionGradOp k) {
+          Value q = k.getQuery();
+          return Record{fb::KernelKind::AttentionGrad,
+                        {k.getOutputGrad(), q, k.getKey(), k.getValue(), k.getOutput(), k.getLse(), k.getQueryGrad(),
+                         k.getKeyGrad(), k.getValueGrad()},
+                        {dim(q, 0), dim(q, 1), dim(q, 2), dim(k.getKey(), 2), dim(q, 3)},
+                        {k.getCausal() ? 1 : 0}, {k.getScale().convertToFloat()}};
+        })
+        .Case([](lk::RopeGradOp k) {
+          Value x = k.getOutputGrad();
+          return Record{fb::KernelKind::RopeGrad, {x}, {dim(x, 0), dim(x, 1), dim(x, 2), dim(x, 3)}, {},
+                        {k.getTheta().convertToFloat()}};
+        })
+        .Case([](lk::UnaryGradOp k) {
+          return Record{fb::KernelKind::UnaryGrad, {k.getInput(), k.getOutputGrad(), k.getResult()},
+                        {numel(k.getInput())}, {actCode(k.getKind())}, {}};
+        })
+        .Case([](lk::SwiGLUGradOp k) {
+          return Record{fb::KernelKind::SwiGLUGrad,
+                        {k.getGate(), k.getUp(), k.getOutputGrad(), k.getGateGrad(), k.getUpGrad()},
+                        {numel(k.getGate())}, {}, {}};
+        })
+        .Case([](lk::GradNormOp k) {
+          Record r{fb::KernelKind::GradNorm, {k.getHyper(), k.getResult()}, {},
+                   {static_cast<int64_t>(k.getGradients().size())}, {}};
+          for (Value g : k.getGradients()) {
+            r.buffers.push_back(g);
+            r.dims.push_back(numel(g));
+          }
+          return r;
+        })
+        .Case([](lk::AdamWOp k) {
+          return Record{fb::KernelKind::AdamW,
+                        {k.getParam(), k.getGrad(), k.getM(), k.getV(), k.getHyper(), k.getNorm()},
+                        {numel(k.getParam())}, {k.getDecay() ? 1 : 0}, {}};
+        })
         .Default([](Operation* other) -> std::optional<Record> {
           other->emitOpError("has no artifact encoding");
           return std::nullopt;
@@ -290,10 +419,11 @@ std::vector<uint8_t> writeArtifact(ModuleOp module, const Weights& weights, cons
   fbs::Offset<fb::Tokenizer> tokenizer;
   if (options.tokenizer) tokenizer = encodeTokenizer(fbb, *options.tokenizer);
   std::vector<fbs::Offset<fb::TensorSpec>> state_specs;
-  for (const auto& [name, type] : named.states) {
+  for (const NamedState& state : named.states) {
     std::vector<fb::Dim> shape;
-    for (int64_t extent : type.getShape()) shape.push_back(fb::Dim(extent, 0, 0));
-    state_specs.push_back(fb::CreateTensorSpecDirect(fbb, name.c_str(), toDType(type.getElementType()), &shape));
+    for (int64_t extent : state.type.getShape()) shape.push_back(fb::Dim(extent, 0, 0));
+    state_specs.push_back(fb::CreateTensorSpecDirect(fbb, state.name.c_str(), toDType(state.type.getElementType()),
+                                                     &shape, state.kind, state.initial_weight));
   }
   auto artifact = fb::CreateArtifactDirect(fbb, kSchemaVersion, "lathe 0.1", options.target.c_str(),
                                            options.model_json.c_str(), max_batch, max_seq, &entry_points,

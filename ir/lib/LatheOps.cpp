@@ -263,6 +263,8 @@ LogicalResult CrossEntropyOp::verify() {
   auto targets = getTargets().getType();
   if (logits.getRank() != 3 || targets.getRank() != 2 || logits.getShape().take_front(2) != targets.getShape())
     return emitOpError("needs logits (B, T, V) and targets (B, T), got ") << logits << " and " << targets;
+  if (getLoss().getType().getShape() != ArrayRef<int64_t>{1})
+    return emitOpError("the loss must be a (1) vector, got ") << getLoss().getType();
   return success();
 }
 
@@ -324,6 +326,18 @@ LogicalResult verifyCacheOperands(Operation* op, RankedTensorType value, RankedT
 LogicalResult StateOp::verify() {
   if (getName().empty()) return emitOpError("needs a non-empty state name");
   if (!getType().hasStaticShape()) return emitOpError("state must have a static shape, got ") << getType();
+  const bool parameter = getKind() == StateKind::parameter;
+  if (parameter != static_cast<bool>(getInitialWeight()))
+    return emitOpError(parameter ? "a parameter state needs an initial_weight"
+                                 : "only a parameter state has an initial_weight");
+  if (parameter && getInitialWeight()->empty()) return emitOpError("initial_weight must name a weight");
+  return success();
+}
+
+LogicalResult AccumulateOp::verify() {
+  auto state = getState().getDefiningOp<StateOp>();
+  if (!state || state.getKind() != StateKind::gradient)
+    return emitOpError("must accumulate into a gradient lathe.state");
   return success();
 }
 

@@ -17,13 +17,17 @@ constexpr int64_t kAlignment = 64;
 
 /// A value that owns an arena buffer: its lifetime in op indices and size.
 struct Buffer {
-  Operation* owner = nullptr;
+  OpResult owner;
   int64_t first = 0, last = 0;
   int64_t bytes = 0;
   int64_t offset = -1;
 };
 
-bool aliasesOperand(Operation* op) { return isa<lk::ViewOp>(op) || op->hasTrait<lk::InPlace>(); }
+/// Result 0 of a view or an in-place kernel shares operand 0's storage.
+bool aliasesOperand(OpResult result) {
+  Operation* op = result.getOwner();
+  return result.getResultNumber() == 0 && (isa<lk::ViewOp>(op) || op->hasTrait<lk::InPlace>());
+}
 
 int64_t elementBytes(Type type) { return (type.getIntOrFloatBitWidth() + 7) / 8; }
 
@@ -38,7 +42,7 @@ struct PlanMemoryPass : lathe::passes::impl::PlanMemoryBase<PlanMemoryPass> {
     int64_t max_seq = fn->getAttrOfType<IntegerAttr>(lathe::ir::kMaxSeqAttr).getInt();
 
     // The value that owns the storage each value lives in (views and in-place
-    // results share their operand's).
+    // results share their operand's). Every result of a kernel is a buffer.
     llvm::DenseMap<Value, Value> root;
     llvm::DenseMap<Value, Buffer> buffers;
     llvm::DenseMap<Operation*, int64_t> index;
@@ -46,17 +50,19 @@ struct PlanMemoryPass : lathe::passes::impl::PlanMemoryBase<PlanMemoryPass> {
     int64_t position = 0;
     for (Operation& op : block) {
       index[&op] = position++;
-      if (op.getNumResults() != 1 || !isa<lk::KernelDialect>(op.getDialect())) continue;
-      Value result = op.getResult(0);
-      if (aliasesOperand(&op)) {
-        Value source = op.getOperand(0);
-        root[result] = root.lookup(source) ? root.lookup(source) : source;
-        continue;
+      if (!isa<lk::KernelDialect>(op.getDialect())) continue;
+      for (OpResult result : op.getResults()) {
+        if (aliasesOperand(result)) {
+          Value source = op.getOperand(0);
+          root[result] = root.lookup(source) ? root.lookup(source) : source;
+          continue;
+        }
+        root[result] = result;
+        auto type = cast<RankedTensorType>(result.getType());
+        int64_t bytes = lathe::passes::symbolicProduct(type, 0, type.getRank()).at(max_batch, max_seq) *
+                        elementBytes(type.getElementType());
+        buffers[result] = {result, index[&op], index[&op], llvm::alignTo(bytes, kAlignment), -1};
       }
-      root[result] = result;
-      auto type = cast<RankedTensorType>(result.getType());
-      int64_t bytes = lathe::passes::symbolicProduct(type, 0, type.getRank()).at(max_batch, max_seq) * elementBytes(type.getElementType());
-      buffers[result] = {&op, index[&op], index[&op], llvm::alignTo(bytes, kAlignment), -1};
     }
     if (failed(checkInPlaceOperandsDie(block, index, root))) return signalPassFailure();
 
@@ -66,7 +72,8 @@ struct PlanMemoryPass : lathe::passes::impl::PlanMemoryBase<PlanMemoryPass> {
         if (it != buffers.end()) it->second.last = std::max(it->second.last, index[&op]);
       }
 
-    // The returned value goes to the output buffer, not the arena.
+    // Returned values go to the output buffers, not the arena.
+    llvm::DenseMap<Operation*, SmallVector<int64_t>> outputs;
     Operation* terminator = block.getTerminator();
     for (auto [i, value] : llvm::enumerate(terminator->getOperands())) {
       auto it = buffers.find(root.lookup(value));
@@ -74,14 +81,25 @@ struct PlanMemoryPass : lathe::passes::impl::PlanMemoryBase<PlanMemoryPass> {
         terminator->emitOpError("returns a value not computed by a kernel");
         return signalPassFailure();
       }
-      it->second.owner->setAttr("output", IntegerAttr::get(IntegerType::get(&getContext(), 64), i));
+      OpResult owner = it->second.owner;
+      auto& slots = outputs.try_emplace(owner.getOwner(), owner.getOwner()->getNumResults(), -1).first->second;
+      if (slots[owner.getResultNumber()] >= 0) {
+        terminator->emitOpError("returns the same buffer twice (results ") << slots[owner.getResultNumber()] << " and " << i << ")";
+        return signalPassFailure();
+      }
+      slots[owner.getResultNumber()] = i;
       buffers.erase(it);
     }
+    for (auto& [op, slots] : outputs) lk::setPlannedValues(op, lk::kOutputAttr, slots);
 
     int64_t arena = assignOffsets(buffers);
-    auto i64 = IntegerType::get(&getContext(), 64);
-    for (auto& [value, buffer] : buffers) buffer.owner->setAttr(lk::kOffsetAttr, IntegerAttr::get(i64, buffer.offset));
-    fn->setAttr(lk::kArenaBytesAttr, IntegerAttr::get(i64, arena));
+    llvm::DenseMap<Operation*, SmallVector<int64_t>> offsets;
+    for (auto& [value, buffer] : buffers) {
+      Operation* op = buffer.owner.getOwner();
+      offsets.try_emplace(op, op->getNumResults(), -1).first->second[buffer.owner.getResultNumber()] = buffer.offset;
+    }
+    for (auto& [op, slots] : offsets) lk::setPlannedValues(op, lk::kOffsetAttr, slots);
+    fn->setAttr(lk::kArenaBytesAttr, IntegerAttr::get(IntegerType::get(&getContext(), 64), arena));
   }
 
   /// An in-place kernel overwrites its operand's storage, so no value that

@@ -17,7 +17,7 @@
 namespace lathe::runtime {
 
 /// Bump on every incompatible schema change; newer artifacts are refused.
-constexpr uint32_t kSchemaVersion = 2;  // 2: states, KV-cache kernels
+constexpr uint32_t kSchemaVersion = 3;  // 2: states, KV-cache kernels; 3: training kernels, state kinds
 
 /// What verification learned beyond the raw schema.
 struct ArtifactFacts {

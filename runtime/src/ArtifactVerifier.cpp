@@ -132,7 +132,30 @@ private:
           throw invalidArtifact(where + ": its size overflows");
         }
       }
+      checkStateKind(spec, bytes, where);
     }
+  }
+
+  // A parameter state starts as a copy of its weight, so the two must match in size and dtype.
+  void checkStateKind(const fb::TensorSpec& spec, uint64_t bytes, const std::string& where) {
+    const int kind = static_cast<int>(spec.kind());
+    if (kind < static_cast<int>(fb::StateKind::MIN) || kind > static_cast<int>(fb::StateKind::MAX))
+      throw invalidArtifact(where + " has an unknown kind " + std::to_string(kind));
+    if (spec.kind() != fb::StateKind::Parameter) {
+      if (spec.initial_weight() != -1)
+        throw invalidArtifact(where + " is not a parameter but names initial weight " + std::to_string(spec.initial_weight()));
+      return;
+    }
+    const int64_t count = artifact_.weights() == nullptr ? 0 : artifact_.weights()->size();
+    if (spec.initial_weight() < 0 || spec.initial_weight() >= count)
+      throw invalidArtifact(where + " is a parameter whose initial weight " + std::to_string(spec.initial_weight()) +
+                            " is out of range (the artifact has " + std::to_string(count) + " weights)");
+    const fb::Weight& weight = *artifact_.weights()->Get(static_cast<flatbuffers::uoffset_t>(spec.initial_weight()));
+    const uint64_t weight_bytes = weight.data() == nullptr ? 0 : weight.data()->size();
+    if (weight.dtype() != DType::F32 || weight_bytes != bytes)
+      throw invalidArtifact(where + " has " + std::to_string(bytes) + " bytes of f32, but its initial weight " +
+                            quoted(weight.name()) + " has " + std::to_string(weight_bytes) + " bytes of " +
+                            dtypeName(weight.dtype()));
   }
 
   static std::vector<int64_t> weightShape(const fb::Weight& weight) {
@@ -231,17 +254,18 @@ private:
     }
     where += " (" + std::string(signature->name) + ")";
 
-    const size_t dim_count = dispatch.dims() == nullptr ? 0 : dispatch.dims()->size();
-    checkCount(where, "dims", dim_count, signature->dim_names);
-    for (size_t d = 0; d < dim_count; ++d) {
-      checkDim(*dispatch.dims()->Get(d), where + ", dim " + std::to_string(d) + " (" + signature->dim_names[d] + ")");
-    }
     const std::vector<int64_t> ints = toVector(dispatch.int_params());
     checkCount(where, "int params", ints.size(), signature->int_names);
     checkCount(where, "float params", dispatch.float_params() == nullptr ? 0 : dispatch.float_params()->size(),
                signature->float_names);
     const std::string int_error = checkIntParams(dispatch.kind(), ints);
     if (!int_error.empty()) throw invalidArtifact(where + ": " + int_error);
+    const std::vector<const char*> dim_names = dimNames(dispatch.kind(), ints);
+    const size_t dim_count = dispatch.dims() == nullptr ? 0 : dispatch.dims()->size();
+    checkCount(where, "dims", dim_count, dim_names);
+    for (size_t d = 0; d < dim_count; ++d) {
+      checkDim(*dispatch.dims()->Get(d), where + ", dim " + std::to_string(d) + " (" + dim_names[d] + ")");
+    }
     checkKindSpecifics(dispatch, where);
 
     const std::vector<OperandLayout> layout = operandLayout(dispatch.kind(), ints);
@@ -264,6 +288,32 @@ private:
       }
       return dim.coefficient();
     };
+    const fb::KernelKind kind = dispatch.kind();
+    if (kind == fb::KernelKind::CrossEntropy || kind == fb::KernelKind::CrossEntropyGrad) {
+      if (static_dim(2, "stats") != 2) throw invalidArtifact(where + ": dim stats must be 2 (loss and logsumexp)");
+    } else if (kind == fb::KernelKind::GemmWeightGrad || kind == fb::KernelKind::EmbeddingGrad) {
+      static_dim(1, kind == fb::KernelKind::GemmWeightGrad ? "N" : "C");  // accumulators are fixed-shape states
+      static_dim(2, kind == fb::KernelKind::GemmWeightGrad ? "K" : "V");
+    } else if (kind == fb::KernelKind::BiasGrad) {
+      static_dim(1, "N");
+    } else if (kind == fb::KernelKind::PositionsGrad) {
+      static_dim(2, "C");
+      const int64_t max_t = evaluateVerifiedDim(*dispatch.dims()->Get(1), max_batch_, max_seq_);
+      if (static_dim(3, "P") < max_t) {
+        throw invalidArtifact(where + ": the position table has " + std::to_string(static_dim(3, "P")) +
+                              " rows, fewer than T at max_seq (" + std::to_string(max_t) + ")");
+      }
+    } else if (kind == fb::KernelKind::AttentionLse || kind == fb::KernelKind::AttentionGrad) {
+      const int64_t heads = static_dim(2, "H"), kv_heads = static_dim(3, "Hkv");
+      static_dim(4, "D");
+      if (heads % kv_heads != 0) {
+        throw invalidArtifact(where + ": H (" + std::to_string(heads) + ") is not a multiple of Hkv (" +
+                              std::to_string(kv_heads) + ")");
+      }
+    } else if (kind == fb::KernelKind::RopeGrad) {
+      static_dim(2, "H");
+      if (static_dim(3, "D") % 2 != 0) throw invalidArtifact(where + ": head dim D must be even for RopeGrad");
+    }
     if (dispatch.kind() == fb::KernelKind::Attention) {
       const int64_t heads = static_dim(2, "H");
       const int64_t kv_heads = static_dim(3, "Hkv");
@@ -303,6 +353,7 @@ private:
   // Element count of an operand at (B, T); nullopt on overflow.
   static std::optional<uint64_t> operandElements(const fb::Dispatch& dispatch, const OperandLayout& layout,
                                                  int64_t B, int64_t T) {
+    if (layout.fixed_elements > 0) return static_cast<uint64_t>(layout.fixed_elements);
     uint64_t count = 1;
     for (int index : layout.dims) {
       const std::optional<int64_t> extent = evaluateDim(*dispatch.dims()->Get(index), B, T);
@@ -317,6 +368,11 @@ private:
       throw invalidArtifact(where + " is in the " + spaceName(ref.space()) + " space; it must be in the " +
                             spaceName(*layout.required_space) + " space");
     }
+    const bool table = layout.weight_shape == WeightShape::EmbeddingTable || layout.weight_shape == WeightShape::PositionTable;
+    if (table && ref.space() != BufferSpace::Weight && ref.space() != BufferSpace::State) {
+      throw invalidArtifact(where + " is in the " + spaceName(ref.space()) +
+                            " space; a table must be a weight or a parameter state");
+    }
     const std::optional<uint64_t> elements = operandElements(dispatch, layout, max_batch_, max_seq_);
     if (!elements) throw invalidArtifact(where + ": its size overflows at max_batch/max_seq");
     switch (ref.space()) {
@@ -324,7 +380,7 @@ private:
       case BufferSpace::Weight: return checkWeightOperand(dispatch, ref, layout, where);
       case BufferSpace::Input:
       case BufferSpace::Output: return checkIoOperand(entry, dispatch, ref, layout, where);
-      case BufferSpace::State: return checkStateOperand(ref, layout, *elements, where);
+      case BufferSpace::State: return checkStateOperand(dispatch, ref, layout, *elements, where);
     }
     throw invalidArtifact(where + " has unknown buffer space " + std::to_string(static_cast<int>(ref.space())));
   }
@@ -340,8 +396,8 @@ private:
     return "unknown";
   }
 
-  void checkStateOperand(const fb::BufferRef& ref, const OperandLayout& layout, uint64_t elements,
-                         const std::string& where) const {
+  void checkStateOperand(const fb::Dispatch& dispatch, const fb::BufferRef& ref, const OperandLayout& layout,
+                         uint64_t elements, const std::string& where) {
     const size_t count = artifact_.states() == nullptr ? 0 : artifact_.states()->size();
     if (ref.index() >= count) {
       throw invalidArtifact(where + " refers to state " + std::to_string(ref.index()) + ", but the artifact has " +
@@ -351,6 +407,11 @@ private:
     if (spec.dtype() != layout.dtype) {
       throw invalidArtifact(where + ": state '" + spec.name()->str() + "' has dtype " + dtypeName(spec.dtype()) +
                             ", expected " + dtypeName(layout.dtype));
+    }
+    if (layout.weight_shape != WeightShape::Forbidden && layout.weight_shape != WeightShape::ElementCount) {
+      std::vector<int64_t> shape;
+      for (const fb::Dim* dim : *spec.shape()) shape.push_back(dim->coefficient());
+      return checkStaticShape(dispatch, layout, shape, where + ": state '" + spec.name()->str() + "'", where);
     }
     uint64_t available = 1;
     for (const fb::Dim* dim : *spec.shape()) available *= static_cast<uint64_t>(dim->coefficient());  // checked
@@ -394,6 +455,12 @@ private:
       throw invalidArtifact(weight_where + " has dtype " + dtypeName(weight.dtype()) + ", expected " +
                             dtypeName(layout.dtype));
     }
+    checkStaticShape(dispatch, layout, weightShape(weight), weight_where, where);
+  }
+
+  /// A weight's or parameter state's `shape` against what the operand expects.
+  void checkStaticShape(const fb::Dispatch& dispatch, const OperandLayout& layout, const std::vector<int64_t>& shape,
+                        const std::string& weight_where, const std::string& where) {
     std::vector<int64_t> expected;
     for (int index : layout.dims) {
       const fb::Dim& dim = *dispatch.dims()->Get(index);
@@ -403,7 +470,6 @@ private:
       }
       expected.push_back(dim.coefficient());
     }
-    const std::vector<int64_t> shape = weightShape(weight);
     const auto mismatch = [&](const std::string& wanted) {
       return invalidArtifact(weight_where + " has shape " + shapeText(shape) + ", expected " + wanted);
     };

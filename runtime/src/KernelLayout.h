@@ -31,6 +31,8 @@ enum class WeightShape {
   ElementCount,   // any shape with the operand's element count
   EmbeddingTable, // (vocab, dims[C]) for any vocab >= 1
   PositionTable,  // (P, dims[C]) with P >= the largest T
+  // Exact, EmbeddingTable and PositionTable operands may also be parameter
+  // states (training), whose static shapes are checked the same way.
   Forbidden       // the operand may not be a weight
 };
 
@@ -50,12 +52,18 @@ struct OperandLayout {
   /// The space the operand must live in, if it is restricted (token ids: Input).
   std::optional<fb::BufferSpace> required_space;
   IntRange int_range = IntRange::Any;
+  /// > 0: the operand is a fixed-size vector of this many elements (dims is empty).
+  int64_t fixed_elements = 0;
 };
 
 /// The operands of `kind` for the given int params (which select optional
 /// operands). The ints must already have the count kernelSignature() names;
 /// their values are checked by checkIntParams().
 std::vector<OperandLayout> operandLayout(fb::KernelKind kind, const std::vector<int64_t>& ints);
+
+/// The names of `kind`'s dims for the given (already checked) int params; the
+/// signature's, except for kinds with one dim per variadic operand (GradNorm).
+std::vector<const char*> dimNames(fb::KernelKind kind, const std::vector<int64_t>& ints);
 
 /// Empty if the int params have legal values, else what is wrong.
 std::string checkIntParams(fb::KernelKind kind, const std::vector<int64_t>& ints);

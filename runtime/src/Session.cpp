@@ -189,11 +189,56 @@ Session::Session(std::shared_ptr<const Artifact> artifact, const std::string& de
   for (size_t i = 0; i < artifact_->stateCount(); ++i) {
     states_.push_back(device_->allocate(maxBytes(artifact_->state(i), *artifact_)));
   }
-  resetStates();
+  initializeStates();
+}
+
+void Session::initializeStates() {
+  const fb::Artifact& root = artifact_->root();
+  for (size_t i = 0; i < states_.size(); ++i) {
+    const fb::TensorSpec& spec = artifact_->state(i);
+    if (spec.kind() != fb::StateKind::Parameter) {
+      device_->zero(*states_[i]);
+      continue;
+    }
+    const fb::Weight& weight = *root.weights()->Get(static_cast<flatbuffers::uoffset_t>(spec.initial_weight()));
+    device_->upload(*states_[i], weight.data()->data(), weight.data()->size());  // sizes verified equal
+  }
 }
 
 void Session::resetStates() {
-  for (const auto& state : states_) device_->zero(*state);
+  for (size_t i = 0; i < states_.size(); ++i) {
+    if (artifact_->state(i).kind() == fb::StateKind::Cache) device_->zero(*states_[i]);
+  }
+}
+
+size_t Session::stateIndex(const std::string& name) const {
+  for (size_t i = 0; i < states_.size(); ++i) {
+    if (artifact_->state(i).name()->str() == name) return i;
+  }
+  throw Error(LATHE_ERROR_NOT_FOUND, "the artifact has no state '" + name + "'");
+}
+
+size_t Session::checkedStateBytes(const std::string& name, const void* data, size_t bytes, size_t* index) const {
+  *index = stateIndex(name);
+  const size_t size = states_[*index]->bytes();
+  if (bytes != size) {
+    throw badInput("state '" + name + "' has " + std::to_string(size) + " bytes, got a buffer of " +
+                   std::to_string(bytes));
+  }
+  if (data == nullptr && size > 0) throw badInput("state '" + name + "': buffer is null");
+  return size;
+}
+
+void Session::readState(const std::string& name, void* dst, size_t bytes) const {
+  size_t index = 0;
+  const size_t size = checkedStateBytes(name, dst, bytes, &index);
+  device_->download(*states_[index], dst, size);
+}
+
+void Session::writeState(const std::string& name, const void* src, size_t bytes) {
+  size_t index = 0;
+  const size_t size = checkedStateBytes(name, src, bytes, &index);
+  device_->upload(*states_[index], src, size);
 }
 
 Session::~Session() = default;

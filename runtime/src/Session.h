@@ -27,11 +27,19 @@ public:
   std::vector<int64_t> outputShape(const std::string& entry, const std::string& name) const;
   /// Copies the output of the last run; `bytes` must be at least its size.
   void readOutput(const std::string& entry, const std::string& name, void* dst, size_t bytes) const;
-  /// Zeroes every state (KV caches), as at creation.
+  /// Zeroes the KV-cache states, as at creation; training states are kept.
   void resetStates();
+  /// Index of the state named `name`; throws LATHE_ERROR_NOT_FOUND.
+  size_t stateIndex(const std::string& name) const;
+  /// Copies a whole state to or from host memory; `bytes` must equal its size.
+  void readState(const std::string& name, void* dst, size_t bytes) const;
+  void writeState(const std::string& name, const void* src, size_t bytes);
 
 private:
   struct EntryState;
+  /// Parameters start as copies of their weights, everything else at zero.
+  void initializeStates();
+  size_t checkedStateBytes(const std::string& name, const void* data, size_t bytes, size_t* index) const;
   const EntryState& ranState(const std::string& entry, size_t* entry_index) const;
   /// Lengths and cache positions must fit the call's T and the cache.
   void checkInputRanges(size_t entry_index, int64_t B, int64_t T) const;

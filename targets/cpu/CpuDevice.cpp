@@ -8,6 +8,9 @@
 #include "KernelLayout.h"
 #include "kernels/Kernels.h"
 #include "kernels/ThreadPool.h"
+#include "kernels/TrainingKernels.h"
+
+#include <cmath>
 
 namespace lathe::runtime {
 namespace {
@@ -173,8 +176,180 @@ private:
         }
         return;
       }
+      default: return executeTraining(d, dims, ops);
+    }
+  }
+
+  // The training kinds (see runtime/schema/artifact.fbs for their operands).
+  void executeTraining(const CpuDispatch& d, const std::vector<int64_t>& dims, const std::vector<float*>& ops) {
+    switch (d.kind) {
+      case fb::KernelKind::LayerNormStats:
+        return cpu::layerNormForward(pool_, ops[0], ops[1], ops[2], ops[3], ops[4], ops[5], dims[0], dims[1],
+                                     d.floats[0]);
+      case fb::KernelKind::RMSNormStats:
+        return cpu::rmsNormForward(pool_, ops[0], ops[1], ops[2], ops[3], dims[0], dims[1], d.floats[0]);
+      case fb::KernelKind::AttentionLse:
+        return cpu::attentionForward(pool_, attentionArgs(d, dims, ops), ops[4]);
+      case fb::KernelKind::CrossEntropy:
+      case fb::KernelKind::CrossEntropyGrad: return crossEntropy(d, dims, ops);
+      case fb::KernelKind::GemmWeightGrad: {
+        // dW(N,K) += dY(M,N)^T . X(M,K)
+        cpu::GemmArgs args;
+        args.M = dims[1];
+        args.N = dims[2];
+        args.K = dims[0];
+        args.A = ops[1];
+        args.lda = dims[1];
+        args.trans_a = true;
+        args.B = ops[2];
+        args.ldb = dims[2];
+        args.trans_b = false;
+        args.C = ops[0];
+        args.ldc = dims[2];
+        args.accumulate = true;
+        return cpu::gemm(pool_, args);
+      }
+      case fb::KernelKind::BiasGrad: return cpu::biasBackward(pool_, ops[1], dims[1], ops[0], dims[0], dims[1]);
+      case fb::KernelKind::EmbeddingGrad:
+        return cpu::embeddingBackward(pool_, ids(ops[2]), ops[1], ops[0], dims[0], dims[1], dims[2]);
+      case fb::KernelKind::PositionsGrad:
+        return cpu::learnedPositionsBackward(pool_, ops[1], ops[0], dims[0], dims[1], dims[2], 0);
+      case fb::KernelKind::Accumulate: return cpu::binary(pool_, cpu::Binary::Add, ops[0], ops[1], ops[0], dims[0]);
+      case fb::KernelKind::LayerNormGrad:
+        // The backward kernel accumulates; these are fresh buffers.
+        zero(ops[5], dims[0] * dims[1]);
+        zero(ops[6], dims[1]);
+        zero(ops[7], dims[1]);
+        return cpu::layerNormBackward(pool_, ops[0], ops[1], ops[2], ops[3], ops[4], ops[5], ops[6], ops[7], dims[0],
+                                      dims[1]);
+      case fb::KernelKind::RMSNormGrad:
+        zero(ops[4], dims[0] * dims[1]);
+        zero(ops[5], dims[1]);
+        return cpu::rmsNormBackward(pool_, ops[0], ops[1], ops[2], ops[3], ops[4], ops[5], dims[0], dims[1]);
+      case fb::KernelKind::AttentionGrad: return attentionGrad(d, dims, ops);
+      case fb::KernelKind::RopeGrad:
+        return cpu::ropeBackward(pool_, ops[0], dims[0], dims[1], dims[2], dims[3], d.floats[0], 0);
+      case fb::KernelKind::UnaryGrad:
+        return cpu::unaryBackward(pool_, static_cast<cpu::Act>(d.ints[0]), ops[0], ops[1], ops[2], dims[0]);
+      case fb::KernelKind::SwiGLUGrad:
+        return cpu::swigluBackward(pool_, ops[0], ops[1], ops[2], ops[3], ops[4], dims[0]);
+      case fb::KernelKind::GradNorm: return gradNorm(dims, ops);
+      case fb::KernelKind::AdamW: return adamw(d, dims, ops);
+      default: break;
     }
     throw Error(LATHE_ERROR_INTERNAL, "unknown kernel kind in a verified artifact");
+  }
+
+  static void zero(float* data, int64_t n) { std::memset(data, 0, static_cast<size_t>(n) * sizeof(float)); }
+
+  // Targets are checked before anything is computed, so a bad one leaves every state untouched.
+  void crossEntropy(const CpuDispatch& d, const std::vector<int64_t>& dims, const std::vector<float*>& ops) {
+    cpu::CrossEntropyArgs args;
+    args.rows = dims[0];
+    args.V = dims[1];
+    args.logits = ops[0];
+    args.ld = dims[1];
+    args.targets = ids(ops[1]);
+    args.ignore_index = static_cast<int32_t>(d.ints[0]);
+    args.losses = ops[3];
+    args.lse = ops[3] + dims[0];
+    int64_t count = 0;
+    for (int64_t r = 0; r < args.rows; ++r) {
+      const int32_t target = args.targets[r];
+      if (target == args.ignore_index) continue;
+      if (target < 0 || target >= args.V) {
+        throw Error(LATHE_ERROR_INVALID_ARGUMENT, "target " + std::to_string(target) + " at flat position " +
+                                                      std::to_string(r) + " is out of range [0, " +
+                                                      std::to_string(args.V) + ") and is not the ignore index " +
+                                                      std::to_string(args.ignore_index));
+      }
+      ++count;
+    }
+    const bool backward = d.kind == fb::KernelKind::CrossEntropyGrad;
+    // The mean over unmasked rows: each row's gradient is scaled by 1 / count (none: no gradient).
+    const cpu::CrossEntropyLoss loss =
+        backward ? cpu::crossEntropyForwardBackward(pool_, args, count > 0 ? 1.0f / static_cast<float>(count) : 0.0f)
+                 : cpu::crossEntropyForward(pool_, args);
+    ops[2][0] = loss.mean;
+  }
+
+  static cpu::AttentionArgs attentionArgs(const CpuDispatch& d, const std::vector<int64_t>& dims,
+                                          const std::vector<float*>& ops) {
+    cpu::AttentionArgs args;
+    args.B = dims[0];
+    args.T = dims[1];
+    args.H = dims[2];
+    args.Hkv = dims[3];
+    args.D = dims[4];
+    args.q = ops[0];
+    args.q_row_stride = args.H * args.D;
+    args.k = ops[1];
+    args.k_row_stride = args.Hkv * args.D;
+    args.v = ops[2];
+    args.v_row_stride = args.Hkv * args.D;
+    args.out = ops[3];
+    args.out_row_stride = args.H * args.D;
+    args.scale = d.floats[0];
+    args.causal = d.ints[0] == 1;
+    return args;
+  }
+
+  // bufs: dout, q, k, v, out, lse, dq, dk, dv
+  void attentionGrad(const CpuDispatch& d, const std::vector<int64_t>& dims, const std::vector<float*>& ops) {
+    cpu::AttentionBackwardArgs args;
+    args.forward = attentionArgs(d, dims, {ops[1], ops[2], ops[3], ops[4]});
+    args.lse = ops[5];
+    args.dout = ops[0];
+    args.dout_row_stride = dims[2] * dims[4];
+    args.dq = ops[6];
+    args.dq_row_stride = dims[2] * dims[4];
+    args.dk = ops[7];
+    args.dk_row_stride = dims[3] * dims[4];
+    args.dv = ops[8];
+    args.dv_row_stride = dims[3] * dims[4];
+    cpu::attentionBackward(pool_, args);
+  }
+
+  /// hyper = [lr, beta1, beta2, eps, weight_decay, clip, grad_scale, step].
+  static void checkHyper(const float* hyper) {
+    for (int i = 0; i < 8; ++i) {
+      if (!std::isfinite(hyper[i]))
+        throw Error(LATHE_ERROR_INVALID_ARGUMENT, "optimizer hyper-parameter " + std::to_string(i) + " is not finite");
+    }
+    if (hyper[7] < 1 || hyper[7] != std::floor(hyper[7]))
+      throw Error(LATHE_ERROR_INVALID_ARGUMENT, "optimizer step (hyper[7]) must be a positive integer, got " +
+                                                    std::to_string(hyper[7]));
+  }
+
+  // bufs: hyper, norm, g_0 ...; the norm of grad_scale * g over every gradient.
+  void gradNorm(const std::vector<int64_t>& dims, const std::vector<float*>& ops) {
+    checkHyper(ops[0]);
+    double sum = 0;
+    for (size_t i = 0; i < dims.size(); ++i) sum += cpu::sumOfSquares(pool_, ops[2 + i], dims[i]);
+    ops[1][0] = static_cast<float>(std::sqrt(sum) * std::fabs(static_cast<double>(ops[0][6])));
+  }
+
+  // bufs: param, grad, m, v, hyper, norm. Clears the gradient after the update.
+  void adamw(const CpuDispatch& d, const std::vector<int64_t>& dims, const std::vector<float*>& ops) {
+    const float* hyper = ops[4];
+    checkHyper(hyper);
+    const float norm = ops[5][0], clip = hyper[5];
+    const float clip_scale = clip > 0 && norm > clip ? clip / (norm + 1e-6f) : 1.0f;
+    cpu::AdamWArgs args;
+    args.param = ops[0];
+    args.grad = ops[1];
+    args.m = ops[2];
+    args.v = ops[3];
+    args.n = dims[0];
+    args.lr = hyper[0];
+    args.beta1 = hyper[1];
+    args.beta2 = hyper[2];
+    args.eps = hyper[3];
+    args.weight_decay = d.ints[0] == 1 ? hyper[4] : 0.0f;
+    args.grad_scale = hyper[6] * clip_scale;
+    args.step = static_cast<int64_t>(hyper[7]);
+    cpu::adamw(pool_, args);
+    zero(ops[1], dims[0]);
   }
 
   void gemm(const CpuDispatch& d, const std::vector<int64_t>& dims, const std::vector<float*>& ops) {

@@ -3,6 +3,7 @@
 
 #include "lathe/codegen/ArtifactWriter.h"
 #include "lathe/frontend/Frontend.h"
+#include "lathe/ir/LatheDialect.h"
 #include "lathe/ir/ModelBuilder.h"
 #include "lathe/passes/Passes.h"
 #include "mlir/IR/Diagnostics.h"
@@ -32,6 +33,7 @@ struct CompileOptions {
   std::string dump_kernel_ir;
   std::string tokenizer;
   bool infer = true;  // also emit prefill/decode with a KV cache
+  bool train = false; // also emit train_micro_step, optimizer_step and eval_loss on parameter states
 };
 
 bool isDirectory(const std::string& path) {
@@ -86,7 +88,9 @@ void compile(const CompileOptions& options) {
     throw std::runtime_error("--max-seq must lie in [1, " + std::to_string(model.spec.context_length) +
                              "] (the model's context length), got " + std::to_string(max_seq));
 
-  mlir::MLIRContext context;
+  mlir::DialectRegistry registry;
+  ir::registerGradientModels(registry);  // lathe-autodiff's rules (--train)
+  mlir::MLIRContext context(registry);
   std::string diagnostics;
   llvm::raw_string_ostream diagnostic_stream(diagnostics);
   mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic& diag) {
@@ -101,6 +105,12 @@ void compile(const CompileOptions& options) {
       options.infer ? ir::buildInference(context, model.spec, options.max_batch, max_seq)
                     : ir::buildForward(context, model.spec, options.max_batch, max_seq);
   if (mlir::failed(mlir::verify(*module))) fail("IR construction");
+  if (options.train) {
+    mlir::PassManager training(&context);
+    training.addPass(passes::createAutodiff());
+    training.addPass(passes::createBuildTraining());
+    if (mlir::failed(training.run(*module))) fail("building the training entry points");
+  }
   dumpIR(*module, options.dump_lathe_ir);
 
   mlir::PassManager pm(&context);
@@ -117,7 +127,8 @@ void compile(const CompileOptions& options) {
   writeFileAtomically(options.output, bytes.data(), bytes.size());
   std::cerr << "lathe: wrote " << options.output << " (" << bytes.size() / 1024 << " KiB, target "
             << options.target << ", max batch " << options.max_batch << ", max seq " << max_seq
-            << (artifact_options.tokenizer ? ", with tokenizer" : "") << ")\n";
+            << (artifact_options.tokenizer ? ", with tokenizer" : "") << (options.train ? ", with training" : "")
+            << ")\n";
 }
 
 }  // namespace
@@ -133,6 +144,9 @@ void addCompileCommand(CLI::App& app) {
   cmd->add_option("--max-seq", options->max_seq, "longest sequence the artifact accepts (default: context length)");
   cmd->add_flag("--infer,!--no-infer", options->infer,
                 "emit prefill/decode entry points with a KV cache of max-batch x max-seq (default) beside forward");
+  cmd->add_flag("--train", options->train,
+                "also emit train_micro_step, optimizer_step and eval_loss; every entry point then reads the "
+                "trainable parameter states (param.<weight>) instead of the weights");
   cmd->add_option("--seed", options->seed, "seed for random weights when the model has none")->capture_default_str();
   cmd->add_option("--tokenizer", options->tokenizer,
                    "tokenizer to embed: a directory (encoder.json + vocab.bpe, vocab.json + merges.txt, "

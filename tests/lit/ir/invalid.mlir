@@ -99,3 +99,47 @@ func.func @gemm_k(%x: tensor<?x?x8xf32>) {
   %y = lathe_kernel.gemm %x, %w : tensor<?x?x8xf32>, tensor<4x6xf32> -> tensor<?x?x4xf32>
   return
 }
+
+// -----
+
+func.func @parameter_without_weight() {
+  // expected-error @+1 {{a parameter state needs an initial_weight}}
+  %0 = lathe.state "param.w" {kind = #lathe<state_kind parameter>} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @accumulate_into_cache(%g: tensor<4xf32>) {
+  %0 = lathe.state "cache" : tensor<4xf32>
+  // expected-error @+1 {{must accumulate into a gradient lathe.state}}
+  %1 = lathe.accumulate %g into %0 : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_stats(%l: tensor<?x?x11xf32>, %t: tensor<?x?xi32>) {
+  // expected-error @+1 {{token_stats must be 'tensor<?x?x2xf32>'}}
+  %loss, %stats = lathe_kernel.cross_entropy %l, %t {ignore_index = -100 : i64} : tensor<?x?x11xf32>, tensor<?x?xi32> -> tensor<1xf32>, tensor<?x?x3xf32>
+  return
+}
+
+// -----
+
+func.func @weight_grad_shape(%dy: tensor<?x?x8xf32>, %x: tensor<?x?x4xf32>) {
+  %acc = lathe.state "grad.w" {kind = #lathe<state_kind gradient>} : tensor<8x5xf32>
+  // expected-error @+1 {{expects (..., N) x (..., K) for an (N, K) weight}}
+  %0 = lathe_kernel.linear_grad_weight %dy, %x into %acc : tensor<?x?x8xf32>, tensor<?x?x4xf32> into tensor<8x5xf32>
+  return
+}
+
+// -----
+
+func.func @adamw_hyper(%h: tensor<7xf32>, %n: tensor<1xf32>) {
+  %p = lathe.state "param.w" {kind = #lathe<state_kind parameter>, initial_weight = "w"} : tensor<4xf32>
+  %g = lathe.state "grad.w" {kind = #lathe<state_kind gradient>} : tensor<4xf32>
+  // expected-error @+1 {{hyper must be a (8) vector}}
+  %0 = lathe_kernel.adamw %p, %g, %g, %g hyper %h norm %n {decay = false} : tensor<4xf32>, tensor<7xf32>, tensor<1xf32>
+  return
+}

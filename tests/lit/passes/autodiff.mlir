@@ -5,7 +5,7 @@
 // CHECK-NOT: _grad
 // CHECK-LABEL: func.func @gradients
 // CHECK-SAME: %arg1: tensor<?x?xi32> {lathe.name = "targets"}
-// CHECK-SAME: tensor<f32> {lathe.name = "loss"}
+// CHECK-SAME: tensor<1xf32> {lathe.name = "loss"}
 // CHECK-SAME: tensor<11x8xf32> {lathe.name = "grad.tok"}
 // CHECK-SAME: tensor<16x8xf32> {lathe.name = "grad.pos"}
 // CHECK-SAME: tensor<8xf32> {lathe.name = "grad.g"}

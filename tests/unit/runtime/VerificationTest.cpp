@@ -92,9 +92,9 @@ TEST(Verification, FlippedBytesNeverCrash) {
 
 TEST(Verification, RejectsNewerSchema) {
   fb::ArtifactT a = TinyModel().artifact();
-  a.schema_version = 3;
+  a.schema_version = 4;
   expectRejected(a, LATHE_ERROR_UNSUPPORTED,
-                 "artifact schema version 3 is newer than this runtime supports (2); rebuild the runtime");
+                 "artifact schema version 4 is newer than this runtime supports (3); rebuild the runtime");
 }
 
 TEST(Verification, RejectsMissingSchemaVersionAndUnknownTarget) {

@@ -9,8 +9,18 @@ namespace lathe::kernel {
 template <typename ConcreteType>
 class InPlace : public mlir::OpTrait::TraitBase<ConcreteType, InPlace> {};
 
-/// Result attribute set by lathe-plan-memory: byte offset in the arena.
+/// Result attribute set by lathe-plan-memory: byte offset in the arena. An
+/// integer on single-result ops; on multi-result ops an i64 array with one
+/// entry per result (-1 for results that live elsewhere).
 inline constexpr llvm::StringLiteral kOffsetAttr = "offset";
+/// Result attribute set by lathe-plan-memory: the function result a kernel
+/// result is written to (same integer / per-result array form as kOffsetAttr).
+inline constexpr llvm::StringLiteral kOutputAttr = "output";
+
+/// Reads `result`'s entry of a planned attribute (kOffsetAttr, kOutputAttr).
+std::optional<int64_t> plannedValue(mlir::OpResult result, llvm::StringRef attr);
+/// Sets per-result values of a planned attribute (-1: none); nothing if all are -1.
+void setPlannedValues(mlir::Operation* op, llvm::StringRef attr, llvm::ArrayRef<int64_t> values);
 /// Function attribute set by lathe-plan-memory: arena size in bytes.
 inline constexpr llvm::StringLiteral kArenaBytesAttr = "lathe_kernel.arena_bytes";
 

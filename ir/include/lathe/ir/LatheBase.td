@@ -41,6 +41,18 @@ def Lathe_PositionKind : I32EnumAttr<"PositionKind", "absolute position encoding
 }
 def Lathe_PositionAttr : EnumAttr<Lathe_Dialect, Lathe_PositionKind, "positions">;
 
+def Lathe_StateCache     : I32EnumAttrCase<"cache", 0>;
+def Lathe_StateParameter : I32EnumAttrCase<"parameter", 1>;
+def Lathe_StateGradient  : I32EnumAttrCase<"gradient", 2>;
+def Lathe_StateMoment    : I32EnumAttrCase<"moment", 3>;
+// What a persistent tensor holds; the values match artifact.fbs StateKind.
+def Lathe_StateKind : I32EnumAttr<"StateKind", "role of a persistent tensor",
+    [Lathe_StateCache, Lathe_StateParameter, Lathe_StateGradient, Lathe_StateMoment]> {
+  let cppNamespace = "::lathe::ir";
+  let genSpecializedAttr = 0;
+}
+def Lathe_StateKindAttr : EnumAttr<Lathe_Dialect, Lathe_StateKind, "state_kind">;
+
 // Element types Lathe computes in.
 def Lathe_Float : AnyTypeOf<[F32, F16, BF16]>;
 def Lathe_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;

@@ -10,16 +10,16 @@
 def Lathe_CrossEntropyOp : Lathe_Op<"cross_entropy"> {
   let summary = "mean next-token cross-entropy over tokens whose target is not ignore_index";
   let description = [{
-    logits (B,T,V), targets (B,T) -> scalar loss.
+    logits (B,T,V), targets (B,T) -> loss, a (1) vector (entry points return it as is).
     ```mlir
-    %loss = lathe.cross_entropy %logits, %targets {ignore_index = -100 : i64} : tensor<?x?x11xf32>, tensor<?x?xi32> -> tensor<f32>
+    %loss = lathe.cross_entropy %logits, %targets {ignore_index = -100 : i64} : tensor<?x?x11xf32>, tensor<?x?xi32> -> tensor<1xf32>
     ```
   }];
   let arguments = (ins Lathe_FloatTensor:$logits, Lathe_TokenTensor:$targets, I64Attr:$ignore_index);
-  let results = (outs 0DTensorOf<[F32]>:$loss);
+  let results = (outs 1DTensorOf<[F32]>:$loss);
   let assemblyFormat = "$logits `,` $targets attr-dict `:` type($logits) `,` type($targets) `->` type($loss)";
   let builders = [OpBuilder<(ins "::mlir::Value":$logits, "::mlir::Value":$targets, "int64_t":$ignore_index), [{
-    build($_builder, $_state, ::mlir::RankedTensorType::get({}, $_builder.getF32Type()), logits, targets,
+    build($_builder, $_state, ::mlir::RankedTensorType::get({1}, $_builder.getF32Type()), logits, targets,
           $_builder.getI64IntegerAttr(ignore_index));
   }]>];
   let hasVerifier = 1;

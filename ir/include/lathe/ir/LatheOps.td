@@ -161,17 +161,26 @@ include "lathe/ir/LatheGradOps.td"
 //===----------------------------------------------------------------------===//
 
 def Lathe_StateOp : Lathe_Op<"state"> {
-  let summary = "a persistent, zero-initialized tensor of the session (a KV cache)";
+  let summary = "a persistent tensor of the session (KV cache, trainable weight, gradient, moment)";
   let description = [{
     Every entry point that names the same state sees the same storage; it
-    survives across calls until the session resets it.
+    survives across calls. `cache` states start at zero and are zeroed by a
+    session reset; a `parameter` state starts as the weight `initial_weight`;
+    `gradient` and `moment` states start at zero. Resets touch caches only.
     ```mlir
     %k = lathe.state "layers.0.attn.k_cache" : tensor<4x128x2x16xf32>
+    %w = lathe.state "param.lm_head.weight" {kind = #lathe.state_kind<parameter>, initial_weight = "lm_head.weight"} : tensor<11x16xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$name);
+  let arguments = (ins StrAttr:$name,
+                       DefaultValuedAttr<Lathe_StateKindAttr, "::lathe::ir::StateKind::cache">:$kind,
+                       OptionalAttr<StrAttr>:$initial_weight);
   let results = (outs Lathe_FloatTensor:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
+  let builders = [OpBuilder<(ins "::mlir::Type":$type, "::llvm::StringRef":$name), [{
+    build($_builder, $_state, type, $_builder.getStringAttr(name),
+          ::lathe::ir::StateKindAttr::get($_builder.getContext(), ::lathe::ir::StateKind::cache), nullptr);
+  }]>];
   let hasVerifier = 1;
 }
 
@@ -221,6 +230,27 @@ def Lathe_GatherLastOp : Lathe_InferredOp<"gather_last"> {
   let arguments = (ins Lathe_FloatTensor:$input, Optional<Lathe_TokenTensor>:$lengths);
   let results = (outs Lathe_FloatTensor:$result);
   let assemblyFormat = "$input (`,` $lengths^)? attr-dict `:` type($input) (`,` type($lengths)^)?";
+  let hasVerifier = 1;
+}
+
+def Lathe_AccumulateOp : Op<Lathe_Dialect, "accumulate",
+    [MemoryEffects<[MemWrite]>, AllTypesMatch<["value", "state", "result"]>]> {
+  let summary = "state += value: adds a gradient into its gradient state";
+  let description = [{
+    The result is the updated state (readers use it to order themselves after
+    the update). Lowering folds the producer of `value` into the update where a
+    kernel can accumulate directly (weight-gradient GEMMs, embedding and bias
+    gradients), so no temporary holds the gradient.
+    ```mlir
+    %g1 = lathe.accumulate %dw into %g : tensor<16x16xf32>
+    ```
+  }];
+  let arguments = (ins Lathe_FloatTensor:$value, Lathe_FloatTensor:$state);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$value `into` $state attr-dict `:` type($state)";
+  let builders = [OpBuilder<(ins "::mlir::Value":$value, "::mlir::Value":$state), [{
+    build($_builder, $_state, state.getType(), value, state);
+  }]>];
   let hasVerifier = 1;
 }
 

@@ -39,6 +39,34 @@ def Autodiff : Pass<"lathe-autodiff", "mlir::ModuleOp"> {
   ];
 }
 
+def BuildTraining : Pass<"lathe-build-training", "mlir::ModuleOp"> {
+  let summary = "Turns @gradients into the training entry points on persistent states";
+  let description = [{
+    Runs after lathe-autodiff. Every weight becomes a trainable state
+    `param.<name>` (initialized from the weight) in every function, so
+    forward/prefill/decode see the trained weights. Then:
+      @gradients -> @train_micro_step(tokens, targets) -> loss: each weight
+        gradient is added into state `grad.<name>` by lathe.accumulate (sums
+        of several uses, e.g. tied embeddings, become one accumulate each);
+      @eval_loss(tokens, targets) -> loss: forward + cross-entropy;
+      @optimizer_step(hyper (8)) -> grad_norm (1): lathe_kernel.grad_norm over
+        every gradient state, then one lathe_kernel.adamw per parameter with
+        moment states `adam.m.<name>`, `adam.v.<name>`; weight decay only for
+        2-D weights outside `embed.*`.
+
+    Before: func @gradients(%tokens, %targets) -> (loss, grad.w) { %w = lathe.param "w" ... }
+    After:  func @train_micro_step(%tokens, %targets) -> loss {
+              %w = lathe.state "param.w" {kind = parameter, initial_weight = "w"}
+              %g = lathe.state "grad.w" {kind = gradient}
+              ... %dw = lathe.linear_grad_weight ...
+              lathe.accumulate %dw into %g }
+  }];
+  let options = [
+    Option<"ignoreIndex", "ignore-index", "int64_t", "-100", "target id that contributes no loss (eval_loss)">,
+  ];
+  let dependentDialects = ["::lathe::kernel::KernelDialect"];
+}
+
 def LowerToKernels : Pass<"lathe-lower-to-kernels", "mlir::func::FuncOp"> {
   let summary = "Lowers lathe ops to lathe_kernel dispatches";
   let description = [{
