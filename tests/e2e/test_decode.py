@@ -24,7 +24,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from test_forward import REL_TOL, BATCH, CaseFailure, Suite, compare, random_ids, run_suite  # noqa: E402
+from test_forward import REL_TOL, BATCH, CaseFailure, Lathe, Suite, compare, random_ids, run_suite  # noqa: E402
 
 sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 import lathe_ref  # noqa: E402
@@ -127,4 +127,4 @@ class DecodeSuite(Suite):
 
 
 if __name__ == "__main__":
-    sys.exit(run_suite(DecodeSuite, __doc__))
+    sys.exit(run_suite(lambda args: DecodeSuite(Lathe(args.lathe), args.workdir), __doc__))

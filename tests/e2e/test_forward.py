@@ -13,13 +13,11 @@ Case names: fwd/<config>/<run>, hf/<layout>, err/<what>; -k keeps the cases
 whose name contains any of the given strings.
 """
 
-import argparse
 import os
 import re
 import shutil
 import subprocess
 import sys
-import traceback
 
 import numpy as np
 import torch
@@ -28,6 +26,7 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 import lathe_ref  # noqa: E402
+from suite_runner import CaseFailure, run_suite  # noqa: E402,F401 (re-exported to the other suites)
 
 CONFIG_DIR = os.path.join(HERE, "configs")
 REL_TOL, ABS_TOL = 1e-4, 1e-5
@@ -36,10 +35,6 @@ EXPORT_SEED = 1234
 BATCH = 3
 PRE_NORM_BLOCK = ["ln1 = norm(x)", "attn = attention(ln1)", "r1 = add(x, attn)",
                   "ln2 = norm(r1)", "mlp = mlp(ln2)", "out = add(r1, mlp)"]
-
-
-class CaseFailure(Exception):
-    pass
 
 
 class Lathe:
@@ -286,35 +281,5 @@ class Suite:
             yield f"err/{what}", lambda w=what: self.error_case(w)
 
 
-def run_suite(make_suite, description: str) -> int:
-    """Parses --lathe/--workdir/-k, runs the suite's cases, prints one line per case and the count."""
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lathe", required=True, help="the lathe binary")
-    parser.add_argument("--workdir", required=True, help="scratch directory (recreated per model)")
-    parser.add_argument("-k", action="append", default=[], metavar="NAME", help="run cases whose name contains NAME")
-    args = parser.parse_args()
-    if not (os.path.isfile(args.lathe) and os.access(args.lathe, os.X_OK)):
-        print(f"error: --lathe {args.lathe} is not an executable file", file=sys.stderr)
-        return 2
-    os.makedirs(args.workdir, exist_ok=True)
-    suite = make_suite(Lathe(os.path.abspath(args.lathe)), os.path.abspath(args.workdir))
-    passed = failed = 0
-    for name, run in suite.cases():
-        if args.k and not any(k in name for k in args.k):
-            continue
-        try:
-            detail = run()
-            passed += 1
-            print(f"PASS {name}  {detail}", flush=True)
-        except CaseFailure as failure:
-            failed += 1
-            print(f"FAIL {name}  {failure}", flush=True)
-        except Exception:  # a bug in this script or the reference: report it, keep going
-            failed += 1
-            print(f"FAIL {name}  unexpected error:\n{traceback.format_exc()}", flush=True)
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
-
-
 if __name__ == "__main__":
-    sys.exit(run_suite(Suite, __doc__))
+    sys.exit(run_suite(lambda args: Suite(Lathe(args.lathe), args.workdir), __doc__))

@@ -17,12 +17,10 @@ Cases:
 Usage: test_train.py --lathe PATH --check PATH --workdir DIR [-k NAME ...]
 """
 
-import argparse
 import os
 import shutil
 import subprocess
 import sys
-import traceback
 
 import numpy as np
 import torch
@@ -31,6 +29,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 import lathe_ref  # noqa: E402
+from suite_runner import CaseFailure, run_suite  # noqa: E402
 
 CONFIG_DIR = os.path.join(HERE, "configs")
 REL_TOL = 1e-4
@@ -41,10 +40,6 @@ BATCH, MAX_SEQ = 2, 8
 ACCUM_STEPS = 3
 ADAM_STEPS = 20
 IGNORE = -100
-
-
-class CaseFailure(Exception):
-    pass
 
 
 def call(*args: str) -> None:
@@ -259,36 +254,6 @@ class Suite:
             yield f"adamw/{config}", lambda c=config: self.adamw_case(c)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lathe", required=True, help="the lathe binary")
-    parser.add_argument("--check", required=True, help="the lathe-train-check binary")
-    parser.add_argument("--workdir", required=True, help="scratch directory (recreated per model)")
-    parser.add_argument("-k", action="append", default=[], metavar="NAME", help="run cases whose name contains NAME")
-    args = parser.parse_args()
-    for binary in (args.lathe, args.check):
-        if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
-            print(f"error: {binary} is not an executable file", file=sys.stderr)
-            return 2
-    os.makedirs(args.workdir, exist_ok=True)
-    suite = Suite(os.path.abspath(args.lathe), os.path.abspath(args.check), os.path.abspath(args.workdir))
-    passed = failed = 0
-    for name, run in suite.cases():
-        if args.k and not any(k in name for k in args.k):
-            continue
-        try:
-            detail = run()
-            passed += 1
-            print(f"PASS {name}  {detail}", flush=True)
-        except CaseFailure as failure:
-            failed += 1
-            print(f"FAIL {name}  {failure}", flush=True)
-        except Exception:  # a bug in this script or the reference: report it, keep going
-            failed += 1
-            print(f"FAIL {name}  unexpected error:\n{traceback.format_exc()}", flush=True)
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_suite(lambda args: Suite(args.lathe, args.check, args.workdir), __doc__,
+                       binaries=(("--lathe", "the lathe binary"), ("--check", "the lathe-train-check binary"))))

