@@ -9,6 +9,8 @@ Cases (run all, or pick with -k NAME):
             and the last good checkpoint intact
   grads     --dump-grads writes the first step's gradients under Hugging Face GPT-2 names
   export    `lathe export` of a checkpoint writes config.json + model.safetensors with the trained weights
+  errors    bad requests fail with a message naming the problem (no training entry points, 2-D token file,
+            --resume without a checkpoint, text without a tokenizer, a batch larger than the artifact's)
 
 Exits 77 (ctest: skipped) when this lathe cannot compile for training (no `compile --train`).
 Usage: test_train_cli.py --lathe PATH --workdir DIR [-k NAME ...]
@@ -164,6 +166,31 @@ class Cases:
             assert json.load(f)["n_embd"] == 128
         print("export: checkpoint -> config.json + model.safetensors with the trained weights")
 
+    def errors(self):
+        d = self.dir("errors")
+        plain = os.path.join(d, "plain.lathe")
+        run(self.lathe, "compile", MODEL, "--max-batch", 4, "--max-seq", 32, "-o", plain)
+        two_d = os.path.join(d, "two_d.npy")
+        np.save(two_d, np.zeros((4, 100), dtype=np.int32))
+        cases = [
+            (["train", plain, "--data", self.ids, "--batch", 4, "--seq", 32], "compile the model with `lathe compile --train`"),
+            (["train", self.artifact, "--data", two_d, "--batch", 4, "--seq", 32], "token streams must be 1-D"),
+            (["train", self.artifact, "--data", self.ids, "--batch", 4, "--seq", 32, "--checkpoint",
+              os.path.join(d, "none"), "--resume"], "cannot open checkpoint"),
+            (["train", self.artifact, "--data", TEXT, "--batch", 4, "--seq", 32, "--steps", 1],
+             None),  # the artifact embeds the tokenizer: text works
+            (["train", plain.replace("plain", "missing"), "--data", self.ids], "cannot open"),
+            (["train", self.artifact, "--data", self.ids, "--batch", 9, "--seq", 32],
+             "exceeds the artifact's max batch 8"),
+        ]
+        for args, expected in cases:
+            result = run(self.lathe, *args, check=False)
+            if expected is None:
+                assert result.returncode == 0, result.stderr
+                continue
+            assert result.returncode != 0 and expected in result.stderr, f"{args}: {result.stderr}"
+            print("errors:", result.stderr.strip().splitlines()[-1])
+
 
 def main():
     parser = argparse.ArgumentParser()
@@ -176,7 +203,7 @@ def main():
         return 77
     os.makedirs(args.workdir, exist_ok=True)
     cases = Cases(args.lathe, args.workdir)
-    names = args.k or ["learns", "resume", "crash", "nan", "grads", "export"]
+    names = args.k or ["learns", "resume", "crash", "nan", "grads", "export", "errors"]
     failed = []
     for name in names:
         try:

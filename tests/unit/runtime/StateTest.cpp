@@ -1,6 +1,7 @@
 // Training states: parameters start from their weights, reset keeps them,
 // whole-state reads and writes, and the verifier's checks on state kinds.
 #include "TestUtil.h"
+#include "lathe/lathe.hpp"
 
 namespace lathe::test {
 namespace {
@@ -98,6 +99,23 @@ TEST(States, VerifierChecksParameterInitialWeights) {
   cache_with_weight.states[0]->initial_weight = 1;
   EXPECT_EQ(openBytes(pack(cache_with_weight)), nullptr);
   EXPECT_THAT(lathe_last_error(), HasSubstr("is not a parameter but names initial weight 1"));
+}
+
+TEST(States, CppWrappersListAndCopyStates) {
+  const std::vector<uint8_t> bytes = pack(trainingArtifact());
+  const lathe::Artifact artifact = lathe::Artifact::fromMemory(bytes.data(), bytes.size());
+  const std::vector<lathe::StateInfo> states = artifact.states();
+  ASSERT_EQ(states.size(), 3u);
+  EXPECT_EQ(states[2].name, "adam.m.ln.w");
+  EXPECT_EQ(states[2].kind, LATHE_STATE_OPTIMIZER_MOMENT);
+  EXPECT_EQ(states[0].shape, (std::vector<int64_t>{2, 3}));
+  lathe::Session session(artifact);
+  const std::vector<float> moment(TinyModel::kChannels, 0.25f);
+  session.writeState("adam.m.ln.w", moment.data(), moment.size() * sizeof(float));
+  std::vector<float> back(TinyModel::kChannels);
+  session.readState("adam.m.ln.w", back.data(), back.size() * sizeof(float));
+  EXPECT_EQ(back, moment);
+  EXPECT_THROW(session.readState("adam.m.ln.w", back.data(), 4), lathe::RuntimeError);
 }
 
 }  // namespace
