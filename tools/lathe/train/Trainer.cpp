@@ -95,6 +95,43 @@ void Trainer::logLine(const std::string& line) {
   log_.flush();
 }
 
+float Trainer::accumulateMicroBatches(int64_t step) {
+  double loss_sum = 0.0;
+  for (int64_t k = 0; k < options_.accum; ++k) {
+    const float loss = model_.microStep(loader_.next());
+    if (!std::isfinite(loss)) {
+      logLine(nlohmann::json{{"step", step}, {"error", "loss is " + notFinite(loss)}}.dump());
+      throw DivergedError("step " + std::to_string(step) + ": the loss is " + notFinite(loss) + " (micro-batch " +
+                          std::to_string(k + 1) + " of " + std::to_string(options_.accum) + "); stopped");
+    }
+    loss_sum += loss;
+  }
+  return static_cast<float>(loss_sum / static_cast<double>(options_.accum));
+}
+
+std::map<std::string, CheckpointTensor> Trainer::scaledGradients() const {
+  std::map<std::string, CheckpointTensor> gradients;
+  for (const StateInfo& state : model_.states()) {
+    if (state.kind != LATHE_STATE_GRADIENT) continue;
+    CheckpointTensor tensor{state.shape, std::vector<float>(state.bytes / sizeof(float))};
+    model_.readState(state.name, tensor.values.data(), state.bytes);
+    for (float& value : tensor.values) value /= static_cast<float>(options_.accum);
+    gradients.emplace(state.name, std::move(tensor));
+  }
+  return gradients;
+}
+
+OptimizerHyper Trainer::hyperFor(int64_t step, double lr) const {
+  return {static_cast<float>(lr),
+          static_cast<float>(options_.beta1),
+          static_cast<float>(options_.beta2),
+          static_cast<float>(options_.eps),
+          static_cast<float>(options_.weight_decay),
+          static_cast<float>(options_.clip),
+          1.0f / static_cast<float>(options_.accum),
+          static_cast<float>(step)};
+}
+
 TrainResult Trainer::run(const TrainHooks& hooks) {
   const int64_t done = options_.resume ? resume() : 0;
   openLog(done);
@@ -105,38 +142,10 @@ TrainResult Trainer::run(const TrainHooks& hooks) {
   for (int64_t step = done + 1; step <= options_.steps; ++step) {
     StepRecord record;
     record.step = step;
-    double loss_sum = 0.0;
-    for (int64_t k = 0; k < options_.accum; ++k) {
-      const float loss = model_.microStep(loader_.next());
-      if (!std::isfinite(loss)) {
-        logLine(nlohmann::json{{"step", step}, {"error", "loss is " + notFinite(loss)}}.dump());
-        throw DivergedError("step " + std::to_string(step) + ": the loss is " + notFinite(loss) + " (micro-batch " +
-                            std::to_string(k + 1) + " of " + std::to_string(options_.accum) + "); stopped");
-      }
-      loss_sum += loss;
-    }
-    record.loss = static_cast<float>(loss_sum / static_cast<double>(options_.accum));
-    if (step == 1 && hooks.on_first_gradients) {
-      std::map<std::string, CheckpointTensor> gradients;
-      for (const StateInfo& state : model_.states()) {
-        if (state.kind != LATHE_STATE_GRADIENT) continue;
-        CheckpointTensor tensor{state.shape, std::vector<float>(state.bytes / sizeof(float))};
-        model_.readState(state.name, tensor.values.data(), state.bytes);
-        for (float& value : tensor.values) value /= static_cast<float>(options_.accum);
-        gradients.emplace(state.name, std::move(tensor));
-      }
-      hooks.on_first_gradients(gradients);
-    }
+    record.loss = accumulateMicroBatches(step);
+    if (step == 1 && hooks.on_first_gradients) hooks.on_first_gradients(scaledGradients());
     record.lr = options_.schedule.at(step);
-    const OptimizerHyper hyper = {static_cast<float>(record.lr),
-                                  static_cast<float>(options_.beta1),
-                                  static_cast<float>(options_.beta2),
-                                  static_cast<float>(options_.eps),
-                                  static_cast<float>(options_.weight_decay),
-                                  static_cast<float>(options_.clip),
-                                  1.0f / static_cast<float>(options_.accum),
-                                  static_cast<float>(step)};
-    record.grad_norm = model_.optimizerStep(hyper);
+    record.grad_norm = model_.optimizerStep(hyperFor(step, record.lr));
     if (!std::isfinite(record.grad_norm)) {
       logLine(nlohmann::json{{"step", step}, {"error", "grad_norm is " + notFinite(record.grad_norm)}}.dump());
       throw DivergedError("step " + std::to_string(step) + ": the gradient norm is " + notFinite(record.grad_norm) +

@@ -78,6 +78,11 @@ public:
 
 private:
   std::string runJson() const;
+  /// K micro-batches into the gradient states; their mean loss. Throws DivergedError on NaN/Inf.
+  float accumulateMicroBatches(int64_t step);
+  /// The gradient states times 1/K (what the optimizer sees).
+  std::map<std::string, CheckpointTensor> scaledGradients() const;
+  OptimizerHyper hyperFor(int64_t step, double lr) const;
   int64_t resume();
   void save(int64_t step);
   void openLog(int64_t keep_through_step);
