@@ -6,6 +6,9 @@ Subcommands:
   decode   generation tokens/s vs a PyTorch KV cache (bench/decode_bench.py).
   forward  a compiled model's forward pass (bench/forward.cpp) vs the same model in
            PyTorch (bench/torch_forward.py), tokens/s, plus a logits cross-check.
+  train    a training step (bench/train.cpp: train_micro_step + optimizer_step) vs
+           PyTorch forward + cross-entropy + backward + AdamW (bench/torch_train.py):
+           tokens/s, peak RSS and a first-step loss cross-check.
   all      matmul (1024^3, 2048^3) and forward in one run, one table with the goals.
   profile  where lathe's forward time goes, by kernel kind (perf samples).
   tokenizer  GPT-2 BPE encoding MB/s (bench/tokenizer.cpp) vs tiktoken, single-threaded.
@@ -31,6 +34,7 @@ import decode_bench
 PYTHON = "/usr/bin/python3"
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 TORCH_FORWARD = os.path.join(BENCH_DIR, "torch_forward.py")
+TORCH_TRAIN = os.path.join(BENCH_DIR, "torch_train.py")
 
 # The issue's goals: forward at least as fast as PyTorch, sgemm >= 70% of OpenBLAS.
 FORWARD_GOAL = 1.0
@@ -38,6 +42,8 @@ SGEMM_GOAL = 0.70
 GOAL_MATMUL_SHAPES = ("square_1024", "square_2048")
 # Largest max |lathe - torch| / max |torch| over the logits for "same model".
 LOGITS_TOLERANCE = 1e-3
+# Largest |lathe - torch| / |torch| of the first training step's loss (same weights, same ids).
+LOSS_TOLERANCE = 1e-4
 
 # Runs inside the peer subprocess: argv[1] = "numpy" | "torch", argv[2] = JSON job.
 PEER_SCRIPT = r"""
@@ -334,6 +340,101 @@ def cmd_all(args):
 
 
 # --------------------------------------------------------------------------
+# train: lathe-bench-train vs bench/torch_train.py, same weights and ids, one process per run.
+
+def parse_train_configs(text):
+    """MODEL:BxT,... e.g. examples/gpt2.yaml:4x64,examples/gpt_small.yaml:8x256."""
+    configs = []
+    for item in text.split(","):
+        model, sep, shape = item.strip().rpartition(":")
+        if not sep or not model:
+            raise argparse.ArgumentTypeError(f"config '{item}' is not MODEL:BxT (e.g. examples/gpt2.yaml:4x64)")
+        configs.append((model, parse_shapes(shape)[0]))
+    return configs
+
+
+def prepare_train_model(args, model, shape, workdir):
+    """Exports the model (weights for the peer), compiles that export with --train, writes seeded (B, T+1) ids."""
+    import numpy as np
+    require_binary(args.lathe, "lathe", "--lathe")
+    os.makedirs(workdir, exist_ok=True)
+    export_dir, artifact, ids = (os.path.join(workdir, n) for n in ("model", "train.lathe", "ids.npy"))
+    for command in ([args.lathe, "export", model, "-o", export_dir, "--format", "lathe"],
+                    [args.lathe, "compile", export_dir, "--train", "--no-infer", "--max-batch", str(shape[0]),
+                     "--max-seq", str(shape[1]), "-o", artifact]):
+        proc = subprocess.run(command, capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"bench.py: {' '.join(command)} failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
+    with open(os.path.join(export_dir, "model.json")) as f:
+        spec = json.load(f)
+    np.save(ids, np.random.default_rng(7).integers(0, spec["vocab_size"], size=(shape[0], shape[1] + 1),
+                                                   dtype=np.int32))
+    return export_dir, artifact, ids, spec
+
+
+def time_train_round(args, export_dir, artifact, ids):
+    """One fresh process each, lathe first, so peak RSS is each process's own."""
+    common = ["--ids", ids, "--threads", str(args.threads), "--warmup", str(args.warmup), "--runs", str(args.runs)]
+    lathe = run_json_lines([args.binary, artifact, *common], "lathe-bench-train")[0]
+    peer = run_json_lines([PYTHON, TORCH_TRAIN, export_dir, *common], "the PyTorch training peer",
+                          peer_environment(args.threads, args.openblas_coretype))[0]
+    return lathe, peer
+
+
+def train_row(model, shape, spec, rounds):
+    def median_of(side, key):
+        return statistics.median(r[side][key] for r in rounds)
+
+    def memory(side):
+        peak = median_of(side, "peak_rss_bytes")
+        return peak / 2**20, (peak - median_of(side, "rss_before_model_bytes")) / 2**20
+
+    lathe_loss, torch_loss = rounds[0][0]["first_loss"], rounds[0][1]["first_loss"]
+    rel_diff = abs(lathe_loss - torch_loss) / abs(torch_loss)
+    (lathe_peak, lathe_model), (torch_peak, torch_model) = memory(0), memory(1)
+    return {"model": spec["name"], "file": model, "shape": shape_name(shape), "batch": shape[0], "seq": shape[1],
+            "lathe_tokens_per_s": median_of(0, "tokens_per_s"), "torch_tokens_per_s": median_of(1, "tokens_per_s"),
+            "lathe_rounds": [r[0]["tokens_per_s"] for r in rounds],
+            "torch_rounds": [r[1]["tokens_per_s"] for r in rounds],
+            "lathe_peak_rss_mib": lathe_peak, "torch_peak_rss_mib": torch_peak,
+            "lathe_model_rss_mib": lathe_model, "torch_model_rss_mib": torch_model,
+            "lathe_first_loss": lathe_loss, "torch_first_loss": torch_loss,
+            "loss_rel_diff": rel_diff, "loss_ok": rel_diff < LOSS_TOLERANCE}
+
+
+def measure_train(args, workdir):
+    rows = []
+    for index, (model, shape) in enumerate(args.configs):
+        export_dir, artifact, ids, spec = prepare_train_model(args, model, shape, os.path.join(workdir, str(index)))
+        rounds = [time_train_round(args, export_dir, artifact, ids) for _ in range(args.repeat)]
+        rows.append(train_row(model, shape, spec, rounds))
+    return rows
+
+
+def cmd_train(args):
+    require_binary(args.binary, "lathe-bench-train", "--binary")
+    rows = with_workdir(args, measure_train)
+    print(f"Training step (micro-step + AdamW) tokens/s and peak RSS, {peer_note(args)}")
+    header = f"{'model':<10} {'B x T':<7} {'lathe tok/s':>11} {'torch tok/s':>11} {'l/torch':>7}  " \
+             f"{'lathe MiB':>9} {'torch MiB':>9}  {'lathe +MiB':>10} {'torch +MiB':>10}  {'loss rel diff':>13}"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(f"{r['model']:<10} {r['shape']:<7} {r['lathe_tokens_per_s']:>11.1f} {r['torch_tokens_per_s']:>11.1f} "
+              f"{ratio(r['lathe_tokens_per_s'], r['torch_tokens_per_s']):>7}  {r['lathe_peak_rss_mib']:>9.0f} "
+              f"{r['torch_peak_rss_mib']:>9.0f}  {r['lathe_model_rss_mib']:>10.0f} {r['torch_model_rss_mib']:>10.0f}  "
+              f"{r['loss_rel_diff']:>13.2e}{'' if r['loss_ok'] else ' MISMATCH'}")
+    print("MiB: peak RSS of the process (ru_maxrss); +MiB: that peak minus the RSS just before the model was loaded "
+          "(runtime/interpreter and libraries excluded).")
+    print(f"first-step loss check: |lathe - torch| / |torch| < {LOSS_TOLERANCE:.0e}: "
+          + ("ok" if all(r["loss_ok"] for r in rows) else "MISMATCH: the two do not compute the same loss"))
+    if args.json:
+        write_json(args.json, {"threads": args.threads, "openblas_coretype": args.openblas_coretype,
+                               "runs": args.runs, "warmup": args.warmup, "repeat": args.repeat, "rows": rows})
+    return 0 if all(r["loss_ok"] for r in rows) else 1
+
+
+# --------------------------------------------------------------------------
 # profile: perf samples of lathe-bench-forward, grouped by kernel kind.
 
 # First match wins; symbols are perf's demangled names. Every CPU kernel's
@@ -509,6 +610,22 @@ def main():
     every.add_argument("--matmul-binary", default="build/bin/lathe-bench-matmul", help="path of lathe-bench-matmul")
     every.set_defaults(func=cmd_all)
 
+    train = sub.add_parser("train", help="training step tokens/s and peak RSS: lathe vs PyTorch + AdamW")
+    train.add_argument("--configs", type=parse_train_configs,
+                       default=parse_train_configs("examples/gpt2.yaml:4x64,examples/gpt_small.yaml:8x256"),
+                       help="comma-separated MODEL:BxT (default examples/gpt2.yaml:4x64,examples/gpt_small.yaml:8x256)")
+    train.add_argument("--threads", type=int, default=2)
+    train.add_argument("--runs", type=int, default=5, help="timed steps per process (median is reported)")
+    train.add_argument("--warmup", type=int, default=1, help="untimed steps first (>= 1; the first gives the loss)")
+    train.add_argument("--repeat", type=int, default=1,
+                       help="rounds of lathe-then-peer processes; the median over rounds is reported")
+    train.add_argument("--lathe", default="build/bin/lathe", help="path of the lathe tool")
+    train.add_argument("--binary", default="build/bin/lathe-bench-train", help="path of lathe-bench-train")
+    train.add_argument("--workdir", help="keep the exported models, artifacts and ids here (default: a temporary dir)")
+    train.add_argument("--json", help="also write the results to this file")
+    add_coretype_option(train)
+    train.set_defaults(func=cmd_train)
+
     profile = sub.add_parser("profile", help="lathe forward time by kernel kind (needs perf)")
     add_forward_options(profile, with_peer=False)
     profile.set_defaults(runs=5, warmup=1)
@@ -527,6 +644,8 @@ def main():
     args = parser.parse_args()
     if args.threads < 1 or args.runs < 1 or getattr(args, "repeat", 1) < 1 or getattr(args, "warmup", 0) < 0:
         parser.error("--threads, --runs and --repeat must be >= 1, --warmup >= 0")
+    if args.command == "train" and args.warmup < 1:
+        parser.error("train: --warmup must be >= 1 (the first step's loss is the cross-check)")
     sys.exit(args.func(args))
 
 

@@ -26,6 +26,23 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
 from lathe_ref import parse_block, read_safetensors, sinusoidal_table  # noqa: E402
 
+
+def read_float32_weights(path):
+    """float32 tensors straight from the file: no float64 copy, so the peers' peak memory is their own.
+    Other dtypes go through the reference reader (float64) and are converted."""
+    with open(path, "rb") as f:
+        header_len = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(header_len).decode("utf-8"))
+    if any(info["dtype"] != "F32" for name, info in header.items() if name != "__metadata__"):
+        return {name: t.float() for name, t in read_safetensors(path).items()}
+    weights = {}
+    for name, info in header.items():
+        if name != "__metadata__":
+            begin, end = info["data_offsets"]
+            values = np.fromfile(path, dtype="<f4", count=(end - begin) // 4, offset=8 + header_len + begin)
+            weights[name] = torch.from_numpy(values).reshape(info["shape"])
+    return weights
+
 ACTIVATIONS = {
     "gelu": F.gelu,
     "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
@@ -41,8 +58,7 @@ class FastModel:
         with open(os.path.join(directory, "model.json")) as f:
             self.spec = json.load(f)
         self.block = parse_block(self.spec["block"])
-        self.w = {name: t.float().contiguous() for name, t in
-                  read_safetensors(os.path.join(directory, "model.safetensors")).items()}
+        self.w = read_float32_weights(os.path.join(directory, "model.safetensors"))
         spec = self.spec
         self.H, self.Hkv = spec["heads"], spec["kv_heads"]
         self.D = spec["d_model"] // self.H
