@@ -236,6 +236,10 @@ private:
           return Record{fb::KernelKind::Unary, {k.getInput(), k.getResult()}, {numel(k.getInput())},
                         {actCode(k.getKind())}, {}};
         })
+        .Case([](lk::DropoutOp k) {
+          return Record{fb::KernelKind::Dropout, {k.getInput(), k.getRng(), k.getResult()}, {numel(k.getInput())},
+                        {k.getStream()}, {k.getP().convertToFloat()}};
+        })
         .Case([](lk::BinaryOp k) {
           return Record{fb::KernelKind::Binary, {k.getLhs(), k.getRhs(), k.getResult()}, {numel(k.getLhs())},
                         {static_cast<int64_t>(k.getKind())}, {}};

@@ -19,7 +19,8 @@ namespace {
 const std::vector<std::string> kKnownKeys = {
     "name",           "vocab_size", "context_length", "d_model",    "layers",     "heads",
     "kv_heads",       "d_ff",       "norm",           "norm_eps",   "norm_placement", "final_norm",
-    "positions",      "rope_theta", "activation",     "bias",       "tied_embeddings", "block"};
+    "positions",      "rope_theta", "activation",     "bias",       "tied_embeddings", "dropout",
+    "block"};
 const std::vector<std::string> kRequiredKeys = {"vocab_size", "context_length", "d_model", "layers", "heads",
                                                 "norm",       "positions",      "activation", "bias", "tied_embeddings"};
 
@@ -206,6 +207,7 @@ private:
         readEnum<Activation>("activation", parseActivation, {"gelu", "gelu_tanh", "relu", "silu", "swiglu"});
     spec.bias = readBool("bias");
     spec.tied_embeddings = readBool("tied_embeddings");
+    if (has("dropout")) spec.dropout = readReal("dropout");
     if (has("block")) {
       spec.block = readBlock();
     } else {

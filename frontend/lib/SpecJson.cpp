@@ -27,6 +27,7 @@ std::string specToJson(const ModelSpec& spec) {
   json["activation"] = activationName(spec.activation);
   json["bias"] = spec.bias;
   json["tied_embeddings"] = spec.tied_embeddings;
+  json["dropout"] = spec.dropout;
   nlohmann::ordered_json block = nlohmann::ordered_json::array();
   for (const BlockNode& node : spec.block) block.push_back(formatStatement(node));
   json["block"] = block;

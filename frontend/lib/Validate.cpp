@@ -51,6 +51,8 @@ void validateSpecAt(const ModelSpec& spec, const KeyLocator& locate) {
                                               " = " + std::to_string(spec.head_dim()));
   checkPositiveReal(locate, "norm_eps", spec.norm_eps);
   checkPositiveReal(locate, "rope_theta", spec.rope_theta);
+  if (!(spec.dropout >= 0 && spec.dropout < 1))
+    throw ModelError(locate("dropout"), "dropout must be a probability in [0, 1), got " + std::to_string(spec.dropout));
   checkBlockGraph(statementsOf(spec.block), locate("block"));
 }
 

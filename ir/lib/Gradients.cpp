@@ -87,6 +87,12 @@ Grads attentionGrad(AttentionOp op, OpBuilder& b, Value dy) {
   return {grad.getQueryGrad(), grad.getKeyGrad(), grad.getValueGrad()};
 }
 
+// The mask is a function of (rng, stream, index): applying the same dropout to dy recomputes it.
+Grads dropoutGrad(DropoutOp op, OpBuilder& b, Value dy) {
+  return {DropoutOp::create(b, op.getLoc(), op.getType(), dy, op.getRng(), op.getPAttr(), op.getStreamAttr()),
+          Value()};
+}
+
 Grads paramGrad(ParamOp, OpBuilder&, Value) { return {}; }
 
 }  // namespace
@@ -105,6 +111,7 @@ void registerGradientModels(DialectRegistry& registry) {
     ReshapeOp::attachInterface<SingleResultGradient<ReshapeOp, reshapeGrad>>(*context);
     RopeOp::attachInterface<SingleResultGradient<RopeOp, ropeGrad>>(*context);
     AttentionOp::attachInterface<SingleResultGradient<AttentionOp, attentionGrad>>(*context);
+    DropoutOp::attachInterface<SingleResultGradient<DropoutOp, dropoutGrad>>(*context);
     ParamOp::attachInterface<SingleResultGradient<ParamOp, paramGrad>>(*context);
   });
 }

@@ -30,6 +30,28 @@ LogicalResult emitInferError(std::optional<Location> loc, const Twine& message) 
 }  // namespace
 
 //===----------------------------------------------------------------------===//
+// dropout
+//===----------------------------------------------------------------------===//
+
+LogicalResult DropoutOp::verify() {
+  const double p = getP().convertToDouble();
+  if (!(p >= 0 && p < 1)) return emitOpError("p must be in [0, 1), got ") << p;
+  if (getStreamAttr().getInt() < 0) return emitOpError("stream must be >= 0, got ") << getStreamAttr().getInt();
+  if (getRng()) {
+    auto rng = rankedType(getRng());
+    if (rng.getRank() != 1 || rng.getDimSize(0) != 2)
+      return emitOpError("rng must be a (2) i32 tensor [seed, step], got ") << rng;
+  }
+  return success();
+}
+
+// Without an rng (evaluation) or with p = 0 dropout is the identity.
+OpFoldResult DropoutOp::fold(FoldAdaptor) {
+  if (!getRng() || getP().isZero()) return getInput();
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
 // param
 //===----------------------------------------------------------------------===//
 

@@ -27,6 +27,7 @@ public:
   void build(ModuleOp module, EntryKind kind) {
     kind_ = kind;
     params_.clear();
+    dropout_sites_ = 0;
     Location loc = builder_.getUnknownLoc();
     builder_.setInsertionPointToEnd(module.getBody());
     const int64_t seq = kind == EntryKind::Decode ? 1 : kDyn;
@@ -49,7 +50,7 @@ public:
     lengths_ = kind == EntryKind::Prefill ? fn.getArgument(1) : Value();
     offsets_ = kind == EntryKind::Decode ? fn.getArgument(1) : Value();
 
-    Value x = embed(fn.getArgument(0));
+    Value x = dropout(embed(fn.getArgument(0)), "embed.dropout");
     for (int64_t layer = 0; layer < spec_.n_layers; ++layer) x = block(x, "layers." + std::to_string(layer) + ".");
     // Norms and the head work row by row, so the last rows can be picked first.
     if (kind != EntryKind::Forward) x = GatherLastOp::create(builder_, at("last"), x, lengths_);
@@ -100,13 +101,22 @@ private:
       Value first = values.at(node.inputs.front());
       switch (node.kind) {
         case NodeKind::Norm: last = norm(first, name); break;
-        case NodeKind::Attention: last = attention(first, name); break;
-        case NodeKind::MLP: last = mlp(first, name); break;
+        case NodeKind::Attention: last = dropout(attention(first, name), name + ".dropout"); break;
+        case NodeKind::MLP: last = dropout(mlp(first, name), name + ".dropout"); break;
         case NodeKind::Add: last = AddOp::create(builder_, at(name), first, values.at(node.inputs[1])); break;
       }
       values[node.name] = last;
     }
     return last;
+  }
+
+  /// Where GPT-2 drops out in training; an identity here (no rng) that
+  /// lathe-autodiff arms in the gradients function and canonicalization removes elsewhere.
+  Value dropout(Value x, const std::string& name) {
+    if (spec_.dropout == 0) return x;
+    return DropoutOp::create(builder_, at(name), x.getType(), x, Value(),
+                             builder_.getF32FloatAttr(static_cast<float>(spec_.dropout)),
+                             builder_.getI64IntegerAttr(dropout_sites_++));
   }
 
   Value norm(Value x, const std::string& name) {
@@ -198,6 +208,7 @@ private:
   Value lengths_;  // prefill: (B) real prompt lengths
   Value offsets_;  // decode: (B) position of each sequence's token
   std::map<std::string, Value> params_;  // per function
+  int64_t dropout_sites_ = 0;             // per function: each site's `stream`
 };
 
 }  // namespace

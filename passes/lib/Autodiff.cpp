@@ -57,6 +57,7 @@ struct AutodiffPass : lathe::passes::impl::AutodiffBase<AutodiffPass> {
     if (failed(fn.insertArgument(1, tokens.getType(), nullptr, fn.getLoc()))) return failure();
     fn.setArgAttr(1, "lathe.name", StringAttr::get(&getContext(), "targets"));
     Value targets = fn.getArgument(1);
+    if (failed(armDropout(fn))) return failure();
 
     OpBuilder builder(ret);
     Location loc = ret.getLoc();
@@ -90,6 +91,19 @@ struct AutodiffPass : lathe::passes::impl::AutodiffBase<AutodiffPass> {
     fn.setType(builder.getFunctionType(fn.getArgumentTypes(), ValueRange(results).getTypes()));
     for (auto [i, name] : llvm::enumerate(names))
       fn.setResultAttrs(i, builder.getDictionaryAttr(builder.getNamedAttr("lathe.name", name)));
+    return success();
+  }
+
+  /// Dropout is active in the gradients function only: it gets an input
+  /// `rng` (2) i32 [seed, step] that every dropout op reads.
+  LogicalResult armDropout(func::FuncOp fn) {
+    SmallVector<lir::DropoutOp> dropouts(fn.getOps<lir::DropoutOp>());
+    if (dropouts.empty()) return success();
+    auto rng_type = RankedTensorType::get({2}, IntegerType::get(&getContext(), 32));
+    const unsigned index = fn.getNumArguments();
+    if (failed(fn.insertArgument(index, rng_type, nullptr, fn.getLoc()))) return failure();
+    fn.setArgAttr(index, "lathe.name", StringAttr::get(&getContext(), "rng"));
+    for (lir::DropoutOp dropout : dropouts) dropout.getRngMutable().assign(fn.getArgument(index));
     return success();
   }
 

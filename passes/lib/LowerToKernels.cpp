@@ -235,6 +235,12 @@ void populateLoweringPatterns(RewritePatternSet& patterns) {
   addOneToOne<lir::ActivationOp>(patterns, [](lir::ActivationOp op, auto a, R& r) -> Value {
     return lk::UnaryOp::create(r, op.getLoc(), op.getType(), op.getKindAttr(), a.getInput());
   });
+  // Without rng (evaluation) or with p = 0 dropout is the identity; canonicalization usually removed it already.
+  addOneToOne<lir::DropoutOp>(patterns, [](lir::DropoutOp op, auto a, R& r) -> Value {
+    if (!a.getRng() || op.getP().isZero()) return a.getInput();
+    return lk::DropoutOp::create(r, op.getLoc(), op.getType(), a.getInput(), a.getRng(), op.getPAttr(),
+                                 op.getStreamAttr());
+  });
   addOneToOne<lir::AddOp>(patterns, [](lir::AddOp op, auto a, R& r) -> Value {
     auto kind = lk::BinaryKindAttr::get(op.getContext(), lk::BinaryKind::add);
     return lk::BinaryOp::create(r, op.getLoc(), op.getType(), kind, a.getLhs(), a.getRhs());

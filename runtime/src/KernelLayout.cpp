@@ -1,5 +1,7 @@
 #include "KernelLayout.h"
 
+#include <limits>
+
 namespace lathe::runtime {
 namespace {
 
@@ -54,6 +56,12 @@ OperandLayout vector(const char* name, Access access, int64_t elements) {
   return layout;
 }
 constexpr int64_t kHyperParameters = 8;
+/// Dropout's (2) i32 input [seed, step].
+OperandLayout rngInput() {
+  OperandLayout layout{"rng", Access::Read, DType::I32, {}, WeightShape::Forbidden, fb::BufferSpace::Input};
+  layout.fixed_elements = 2;
+  return layout;
+}
 
 }  // namespace
 
@@ -92,6 +100,7 @@ const KernelSignature* kernelSignature(KernelKind kind) {
   static const KernelSignature kSwiGLUGrad{"SwiGLUGrad", {"n"}, {}, {}};
   static const KernelSignature kGradNorm{"GradNorm", {}, {"count"}, {}};  // one dim per gradient
   static const KernelSignature kAdamW{"AdamW", {"n"}, {"decay"}, {}};
+  static const KernelSignature kDropout{"Dropout", {"n"}, {"stream"}, {"p"}};
   switch (kind) {
     case KernelKind::Embedding: return &kEmbedding;
     case KernelKind::AddPositions: return &kAddPositions;
@@ -126,6 +135,7 @@ const KernelSignature* kernelSignature(KernelKind kind) {
     case KernelKind::SwiGLUGrad: return &kSwiGLUGrad;
     case KernelKind::GradNorm: return &kGradNorm;
     case KernelKind::AdamW: return &kAdamW;
+    case KernelKind::Dropout: return &kDropout;
   }
   return nullptr;
 }
@@ -154,6 +164,7 @@ std::string checkIntParams(KernelKind kind, const std::vector<int64_t>& ints) {
     case KernelKind::CrossEntropy:
     case KernelKind::CrossEntropyGrad: return checkRange("ignore_index", ints[0] + (int64_t{1} << 31), (int64_t{1} << 32) - 1);
     case KernelKind::Binary: return checkBool("op", ints[0]);
+    case KernelKind::Dropout: return checkRange("stream", ints[0], std::numeric_limits<int64_t>::max());
     default: return "";
   }
 }
@@ -274,6 +285,8 @@ std::vector<OperandLayout> operandLayout(KernelKind kind, const std::vector<int6
     case KernelKind::AdamW:
       return {accumulator("param", {0}), accumulator("grad", {0}), accumulator("m", {0}), accumulator("v", {0}),
               vector("hyper", Access::Read, kHyperParameters), vector("norm", Access::Read, 1)};
+    case KernelKind::Dropout:
+      return {read("x", {0}), rngInput(), write("y", {0})};
   }
   return {};
 }

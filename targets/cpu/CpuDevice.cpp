@@ -6,6 +6,7 @@
 
 #include "Error.h"
 #include "KernelLayout.h"
+#include "kernels/Dropout.h"
 #include "kernels/Kernels.h"
 #include "kernels/ThreadPool.h"
 #include "kernels/TrainingKernels.h"
@@ -235,6 +236,7 @@ private:
         return cpu::swigluBackward(pool_, ops[0], ops[1], ops[2], ops[3], ops[4], dims[0]);
       case fb::KernelKind::GradNorm: return gradNorm(dims, ops);
       case fb::KernelKind::AdamW: return adamw(d, dims, ops);
+      case fb::KernelKind::Dropout: return dropout(d, dims, ops);
       default: break;
     }
     throw Error(LATHE_ERROR_INTERNAL, "unknown kernel kind in a verified artifact");
@@ -410,6 +412,14 @@ private:
     args.out = ops[4];
     args.scale = d.floats[0];
     cpu::cachedAttention(pool_, args);
+  }
+
+  /// ops: x, rng = [seed, step] (i32), y.
+  void dropout(const CpuDispatch& d, const std::vector<int64_t>& dims, const std::vector<float*>& ops) {
+    const int32_t* rng = ids(ops[1]);
+    cpu::DropoutMask mask{static_cast<uint32_t>(rng[0]), static_cast<uint32_t>(rng[1]),
+                          static_cast<uint64_t>(d.ints[0]), d.floats[0]};
+    cpu::dropout(pool_, mask, ops[0], ops[2], dims[0]);
   }
 
   static const int32_t* ids(const float* operand) { return reinterpret_cast<const int32_t*>(operand); }

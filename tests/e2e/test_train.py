@@ -10,6 +10,9 @@ Cases:
   grads/<config>/masked  targets partly -100: PyTorch's ignore_index cross-entropy
   grads/<config>/accum   K micro-batches accumulate to K times the gradient of one
                          batch K times larger (grad_scale 1/K then gives its mean)
+  dropout/<config>       dropout 0.25 (gpt2_tiny, parallel_gptj): two micro-batches with rng [seed, 0] and
+                         [seed, 1] against autograd with the same masks, recomputed here from the
+                         documented hash (targets/cpu/kernels/Dropout.h); and the masks' keep fraction
   adamw/<config>         20 steps of train_micro_step + optimizer_step with warm-up
                          learning rates, clipping and weight decay against
                          torch.optim.AdamW: losses, gradient norms, final weights
@@ -83,6 +86,42 @@ def reference_grads(model, batches):
     return losses, {name: p.grad if p.grad is not None else torch.zeros_like(p) for name, p in params.items()}
 
 
+DROPOUT_P = 0.25
+DROPOUT_SEED = 5
+DROPOUT_CONFIGS = ("gpt2_tiny", "parallel_gptj")
+MASK64 = (1 << 64) - 1
+
+
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finalizer on uint64 arrays (wrapping arithmetic)."""
+    with np.errstate(over="ignore"):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def dropout_mask(seed: int, step: int, stream: int, p: float, n: int) -> np.ndarray:
+    """Which of n elements lathe's dropout keeps: the top 24 bits of
+    splitmix64(splitmix64(splitmix64(seed << 32 | step) ^ stream) + i) >= ceil(p * 2^24)."""
+    first = splitmix64(np.array([((seed & 0xFFFFFFFF) << 32) | (step & 0xFFFFFFFF)], dtype=np.uint64))
+    key = splitmix64(first ^ np.uint64(stream))
+    with np.errstate(over="ignore"):
+        draws = splitmix64(key + np.arange(n, dtype=np.uint64)) >> np.uint64(40)
+    return draws >= np.uint64(np.ceil(float(np.float32(p)) * 16777216.0))
+
+
+def reference_dropout(seed: int, step: int, p: float):
+    """drop(h) for lathe_ref.forward: each call is the next dropout site (stream 0, 1, ...)."""
+    streams = iter(range(1 << 20))
+    scale = float(np.float32(1.0) / (np.float32(1.0) - np.float32(p)))  # the kernel's float32 factor
+
+    def drop(h: torch.Tensor) -> torch.Tensor:
+        keep = dropout_mask(seed, step, next(streams), p, h.numel()).reshape(h.shape)
+        return h * torch.from_numpy(keep.astype(np.float64)) * scale
+    return drop
+
+
 def decays(name: str, weight: torch.Tensor) -> bool:
     return weight.dim() == 2 and not name.startswith("embed.")
 
@@ -124,6 +163,57 @@ class Suite:
         call(self.lathe, "compile", exported, "--train", "--max-batch", str(BATCH), "--max-seq", str(seq),
              "-o", artifact)
         return model, artifact, seq
+
+    def dropout_case(self, config: str) -> str:
+        """Compiles the config with dropout and checks two micro-batches' losses and summed gradients."""
+        with open(os.path.join(CONFIG_DIR, config + ".yaml")) as f:
+            text = f.read()
+        name = config + "_dropout"
+        source = os.path.join(self.dir_for(name), "model.yaml")
+        with open(source, "w") as f:
+            f.write(text.replace(f"name: {config}", f"name: {name}") + f"dropout: {DROPOUT_P}\n")
+        exported = os.path.join(self.workdir, name, "model")
+        call(self.lathe, "export", source, "-o", exported, "--format", "lathe")
+        model = lathe_ref.load_model(exported)
+        model.weights = lathe_ref.random_weights({n: tuple(w.shape) for n, w in model.weights.items()}, EXPORT_SEED)
+        lathe_ref.write_safetensors(os.path.join(exported, "model.safetensors"), model.weights)
+        artifact = os.path.join(self.workdir, name, "train.lathe")
+        seq = min(MAX_SEQ, model.spec["context_length"])
+        call(self.lathe, "compile", exported, "--train", "--max-batch", str(BATCH), "--max-seq", str(seq),
+             "-o", artifact)
+        batches = [self.batch(model, seq, seed=30 + k) for k in range(2)]
+        out = self.dir_for(name, "grads")
+        files = []
+        for i, (tokens, targets) in enumerate(batches):
+            for what, array in (("tokens", tokens), ("targets", targets)):
+                files.append(os.path.join(out, f"{what}{i}.npy"))
+                np.save(files[-1], array)
+        call(self.check, "grads", artifact, out, "--seed", str(DROPOUT_SEED), *files)
+
+        params = {n: w.clone().requires_grad_(True) for n, w in model.weights.items()}
+        ref_model = lathe_ref.Model(model.spec, model.block, params)
+        ref_losses = []
+        for step, (tokens, targets) in enumerate(batches):
+            logits = lathe_ref.forward(ref_model, torch.from_numpy(tokens),
+                                       reference_dropout(DROPOUT_SEED, step, DROPOUT_P))
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                   torch.from_numpy(targets.astype(np.int64)).reshape(-1))
+            loss.backward()
+            ref_losses.append(loss.item())
+        with torch.no_grad():
+            undropped = reference_loss(model, *batches[0]).item()
+        if abs(undropped - ref_losses[0]) < 1e-3 * abs(undropped):
+            raise CaseFailure(f"dropout did not change the loss ({undropped})")
+        grads = {n: p.grad if p.grad is not None else torch.zeros_like(p) for n, p in params.items()}
+        summary = self.compare_grads(model, out, ref_losses, grads)
+        # The keep fraction over many masks: 5 standard deviations around 1 - p.
+        n = 1 << 18
+        kept = np.mean([dropout_mask(DROPOUT_SEED, step, stream, DROPOUT_P, n).mean()
+                        for step in range(2) for stream in range(4)])
+        sigma = np.sqrt(DROPOUT_P * (1 - DROPOUT_P) / (8 * n))
+        if abs(kept - (1 - DROPOUT_P)) > 5 * sigma:
+            raise CaseFailure(f"keep fraction {kept:.5f}, expected {1 - DROPOUT_P} +- {5 * sigma:.5f}")
+        return f"{summary}; keep fraction {kept:.4f}"
 
     def batch(self, model, seq: int, seed: int, batch: int = BATCH, masked: bool = False):
         rng = np.random.default_rng(seed)
@@ -250,6 +340,8 @@ class Suite:
         for config in self.config_names():
             for variant in ("plain", "masked", "accum"):
                 yield f"grads/{config}/{variant}", lambda c=config, v=variant: self.grads_case(c, v)
+        for config in DROPOUT_CONFIGS:
+            yield f"dropout/{config}", lambda c=config: self.dropout_case(c)
         for config in self.config_names():
             yield f"adamw/{config}", lambda c=config: self.adamw_case(c)
 

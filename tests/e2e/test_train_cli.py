@@ -4,6 +4,8 @@ Cases (run all, or pick with -k NAME):
   learns    trains on the shipped text and checks that the validation loss falls well
             below the unigram entropy of the text's tokens (threshold printed with the value)
   resume    3 steps + --resume 3 steps gives the bitwise same losses as 6 uninterrupted steps
+  dropout   the model with dropout 0.1: resuming is still bit-exact; the first loss differs without
+            dropout and with another --seed (sequential batches, so only the masks differ)
   crash     a process killed in the middle of a checkpoint save leaves the previous one loadable
   nan       a diverging run (huge learning rate) stops with the step named, a non-zero exit,
             and the last good checkpoint intact
@@ -70,9 +72,9 @@ class Cases:
         run(lathe, "compile", MODEL, "--train", "--tokenizer", TOKENIZER, "--max-batch", 8, "--max-seq", 64,
             "--seed", 1, "-o", self.artifact)
 
-    def train(self, *extra, check=True, env=None):
-        return run(self.lathe, "train", self.artifact, "--data", self.ids, "--batch", 4, "--seq", 32, *extra,
-                   check=check, env=env)
+    def train(self, *extra, check=True, env=None, artifact=None):
+        return run(self.lathe, "train", artifact or self.artifact, "--data", self.ids, "--batch", 4, "--seq", 32,
+                   *extra, check=check, env=env)
 
     def dir(self, name):
         path = os.path.join(self.workdir, name)
@@ -98,20 +100,45 @@ class Cases:
         with open(os.path.join(d, "loss.png"), "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n", "--plot did not write a PNG"
 
-    def resume(self):
+    def resume(self, artifact=None, name="resume"):
         # A constant schedule after warm-up does not depend on --steps, so 4 steps then --resume to 6 must
         # reproduce 6 uninterrupted steps exactly (the unit tests cover cosine with a crash mid-run).
         common = ["--lr", 1e-3, "--warmup", 2, "--schedule", "constant", "--accum", 2, "--seed", 3,
                   "--eval-every", 2, "--clip", 1.0, "--weight-decay", 0.1]
-        whole, split = self.dir("resume_whole"), self.dir("resume_split")
-        self.train("--steps", 6, *common, "--log", os.path.join(whole, "m.jsonl"))
+        whole, split = self.dir(name + "_whole"), self.dir(name + "_split")
+        self.train("--steps", 6, *common, "--log", os.path.join(whole, "m.jsonl"), artifact=artifact)
         ckpt, log = os.path.join(split, "ckpt"), os.path.join(split, "m.jsonl")
-        self.train("--steps", 4, *common, "--checkpoint", ckpt, "--log", log)
-        self.train("--steps", 6, *common, "--checkpoint", ckpt, "--resume", "--log", log)
+        self.train("--steps", 4, *common, "--checkpoint", ckpt, "--log", log, artifact=artifact)
+        self.train("--steps", 6, *common, "--checkpoint", ckpt, "--resume", "--log", log, artifact=artifact)
         a, b = losses(os.path.join(whole, "m.jsonl")), losses(log)
         key = lambda rs: [(r["step"], r["loss"], r["grad_norm"], r.get("val_loss")) for r in rs]
-        print("resume: uninterrupted", [r["loss"] for r in a], "\nresume: resumed      ", [r["loss"] for r in b])
+        print(f"{name}: uninterrupted", [r["loss"] for r in a], f"\n{name}: resumed      ", [r["loss"] for r in b])
         assert key(a) == key(b), "the resumed run's losses differ from the uninterrupted run's"
+        return a
+
+    def dropout(self):
+        # The model with dropout 0.1: the masks follow from --seed and the step, so resuming is still exact;
+        # the loss differs from the same model's without dropout, and with another --seed.
+        d = self.dir("dropout")
+        with open(MODEL) as f:
+            text = f.read()
+        model = os.path.join(d, "model.yaml")
+        with open(model, "w") as f:
+            f.write(text + "dropout: 0.1\n")
+        artifact = os.path.join(d, "dropout.lathe")
+        run(self.lathe, "compile", model, "--train", "--tokenizer", TOKENIZER, "--max-batch", 8, "--max-seq", 64,
+            "--seed", 1, "-o", artifact)
+        self.resume(artifact, "dropout_resume")
+        # Sequential batches: the data is the same whatever --seed, so only the masks differ.
+        def first_loss(name, seed, with_dropout):
+            log = os.path.join(d, name + ".jsonl")
+            self.train("--steps", 1, "--no-shuffle", "--seed", seed, "--log", log,
+                       artifact=artifact if with_dropout else None)
+            return losses(log)[0]["loss"]
+        dropped, plain, other = first_loss("seed3", 3, True), first_loss("plain", 3, False), first_loss("seed4", 4, True)
+        print(f"dropout: first loss {dropped} (seed 3), {other} (seed 4), {plain} without dropout")
+        assert dropped != plain, "dropout 0.1 did not change the first loss"
+        assert dropped != other, "another --seed gave the same dropout masks"
 
     def crash(self):
         d = self.dir("crash")
@@ -203,7 +230,7 @@ def main():
         return 77
     os.makedirs(args.workdir, exist_ok=True)
     cases = Cases(args.lathe, args.workdir)
-    names = args.k or ["learns", "resume", "crash", "nan", "grads", "export", "errors"]
+    names = args.k or ["learns", "resume", "dropout", "crash", "nan", "grads", "export", "errors"]
     failed = []
     for name in names:
         try:

@@ -1,9 +1,10 @@
 // lathe-train-check: drives the training entry points of a `lathe compile
 // --train` artifact through the runtime's Session, for test_train.py.
 //
-//   lathe-train-check grads ARTIFACT OUT TOKENS.npy TARGETS.npy [TOKENS.npy TARGETS.npy ...]
+//   lathe-train-check grads ARTIFACT OUT [--seed S] TOKENS.npy TARGETS.npy [TOKENS.npy TARGETS.npy ...]
 //       one train_micro_step per (tokens, targets) pair; writes OUT/losses.npy
-//       and every gradient state as OUT/<state name>.npy.
+//       and every gradient state as OUT/<state name>.npy. With dropout, pair i
+//       runs with rng [S, i] (S = 0 by default).
 //   lathe-train-check train ARTIFACT OUT TOKENS.npy TARGETS.npy HYPER.f32
 //       TOKENS/TARGETS (steps, B, T), HYPER raw float32 (steps, 8): per step one
 //       train_micro_step and one optimizer_step; writes OUT/losses.npy,
@@ -54,6 +55,17 @@ std::vector<std::vector<float>> readHyper(const std::string& path) {
   return rows;
 }
 
+/// Sets train_micro_step's `rng` input [seed, step] when the model has dropout (the entry point takes it).
+void setDropoutRng(Session& session, int32_t seed, int32_t step) {
+  const lathe::fb::EntryPoint& entry =
+      session.artifact().entryPoint(session.artifact().entryPointIndex("train_micro_step"));
+  for (const lathe::fb::TensorSpec* input : *entry.inputs()) {
+    if (input->name()->str() != "rng") continue;
+    const int32_t rng[2] = {seed, step};
+    session.setInput("train_micro_step", "rng", lathe::fb::DType::I32, {2}, rng);
+  }
+}
+
 float runLoss(Session& session, const std::string& entry, const Batch& tokens, const Batch& targets) {
   session.setInput(entry, "tokens", lathe::fb::DType::I32, tokens.shape, tokens.ids.data());
   session.setInput(entry, "targets", lathe::fb::DType::I32, targets.shape, targets.ids.data());
@@ -93,8 +105,16 @@ int run(int argc, char** argv) {
   Session session(lathe::runtime::Artifact::openFile(argv[2]), "cpu");
   std::vector<float> losses;
   if (mode == "grads") {
-    for (int i = 4; i + 1 < argc; i += 2)
+    int first = 4;
+    int32_t seed = 0;
+    if (std::string(argv[4]) == "--seed") {
+      seed = static_cast<int32_t>(std::stol(argv[5]));
+      first = 6;
+    }
+    for (int i = first; i + 1 < argc; i += 2) {
+      setDropoutRng(session, seed, static_cast<int32_t>(losses.size()));
       losses.push_back(runLoss(session, "train_micro_step", readBatches(argv[i])[0], readBatches(argv[i + 1])[0]));
+    }
     writeVector(out + "/losses.npy", losses);
     writeStates(session, lathe::fb::StateKind::Gradient, out);
     return 0;
@@ -106,6 +126,7 @@ int run(int argc, char** argv) {
   if (tokens.size() != hypers.size() || targets.size() != hypers.size())
     throw std::runtime_error("TOKENS, TARGETS and HYPER must have the same number of steps");
   for (size_t s = 0; s < hypers.size(); ++s) {
+    setDropoutRng(session, 0, static_cast<int32_t>(s));
     losses.push_back(runLoss(session, "train_micro_step", tokens[s], targets[s]));
     session.setInput("optimizer_step", "hyper", lathe::fb::DType::F32, {8}, hypers[s].data());
     session.run("optimizer_step");

@@ -278,24 +278,29 @@ def mlp(model: Model, prefix: str, x: torch.Tensor) -> torch.Tensor:
     return linear(model, prefix + ".down", hidden)
 
 
-def run_block(model: Model, layer: int, x: torch.Tensor) -> torch.Tensor:
+def run_block(model: Model, layer: int, x: torch.Tensor, drop=None) -> torch.Tensor:
+    """drop(h): training dropout on each attention and mlp output (None: none)."""
     values = {"x": x}
+    keep = drop or (lambda h: h)
     for node in model.block:
         prefix = f"layers.{layer}.{node.name}"
         args = [values[name] for name in node.inputs]
         if node.op == "norm":
             values[node.name] = norm(model, prefix, args[0])
         elif node.op == "attention":
-            values[node.name] = attention(model, prefix, args[0])
+            values[node.name] = keep(attention(model, prefix, args[0]))
         elif node.op == "mlp":
-            values[node.name] = mlp(model, prefix, args[0])
+            values[node.name] = keep(mlp(model, prefix, args[0]))
         else:
             values[node.name] = args[0] + args[1]
     return values[model.block[-1].name]
 
 
-def forward(model: Model, ids: torch.Tensor) -> torch.Tensor:
-    """ids: (B, T) integer tensor -> logits (B, T, V) in float64."""
+def forward(model: Model, ids: torch.Tensor, drop=None) -> torch.Tensor:
+    """ids: (B, T) integer tensor -> logits (B, T, V) in float64. drop(h), if
+    given, is training dropout: called on the embeddings (after the positions)
+    and on every attention and mlp output, in that order, as GPT-2 applies it."""
+    keep = drop or (lambda h: h)
     spec = model.spec
     B, T = ids.shape
     if spec["d_model"] % spec["heads"] or spec["heads"] % spec["kv_heads"]:
@@ -312,8 +317,9 @@ def forward(model: Model, ids: torch.Tensor) -> torch.Tensor:
         h = h + sinusoidal_table(T, spec["d_model"])
     elif spec["positions"] != "rope":
         raise ValueError(f"unknown positions '{spec['positions']}'")
+    h = keep(h)
     for layer in range(spec["layers"]):
-        h = run_block(model, layer, h)
+        h = run_block(model, layer, h, drop)
     if spec["final_norm"]:
         h = norm(model, "final_norm", h)
     head = tokens if spec["tied_embeddings"] else model.weight("lm_head.weight")

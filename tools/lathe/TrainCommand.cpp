@@ -213,7 +213,7 @@ void addTrainCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--accum", t.accum, "micro-batches per optimizer step")->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--seed", t.seed, "seed of the batch order")->capture_default_str();
+  cmd->add_option("--seed", t.seed, "seed of the batch order and of the dropout masks")->capture_default_str();
   cmd->add_option("--init-seed", o->init_seed, "seed for random weights when compiling a model file")
       ->capture_default_str();
   cmd->add_flag("!--no-shuffle", t.shuffle, "sequential batches: batch k reads tokens kBT ... (k+1)BT");

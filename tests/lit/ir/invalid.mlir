@@ -143,3 +143,27 @@ func.func @adamw_hyper(%h: tensor<7xf32>, %n: tensor<1xf32>) {
   %0 = lathe_kernel.adamw %p, %g, %g, %g hyper %h norm %n {decay = false} : tensor<4xf32>, tensor<7xf32>, tensor<1xf32>
   return
 }
+
+// -----
+
+func.func @dropout_probability(%x: tensor<?x?x8xf32>) {
+  // expected-error @+1 {{p must be in [0, 1), got 1}}
+  %y = lathe.dropout %x {p = 1.0 : f32, stream = 0 : i64} : tensor<?x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @dropout_rng_shape(%x: tensor<?x?x8xf32>, %rng: tensor<3xi32>) {
+  // expected-error @+1 {{rng must be a (2) i32 tensor [seed, step], got 'tensor<3xi32>'}}
+  %y = lathe.dropout %x rng %rng {p = 0.5 : f32, stream = 0 : i64} : tensor<?x?x8xf32>, tensor<3xi32>
+  return
+}
+
+// -----
+
+func.func @dropout_stream(%x: tensor<?x?x8xf32>) {
+  // expected-error @+1 {{stream must be >= 0, got -1}}
+  %y = lathe.dropout %x {p = 0.5 : f32, stream = -1 : i64} : tensor<?x?x8xf32>
+  return
+}

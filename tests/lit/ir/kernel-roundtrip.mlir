@@ -36,3 +36,10 @@ func.func @kernels(%ids: tensor<?x?xi32>, %x: tensor<?x?x8xf32>) -> tensor<?x?x8
   %sw = lathe_kernel.swiglu %b, %u : tensor<?x?x8xf32>
   return %sw : tensor<?x?x8xf32>
 }
+
+// CHECK-LABEL: func.func @dropout
+// CHECK: lathe_kernel.dropout %arg0 rng %arg1 {p = 2.500000e-01 : f32, stream = 3 : i64} : tensor<?x?x8xf32>, tensor<2xi32>
+func.func @dropout(%x: tensor<?x?x8xf32>, %rng: tensor<2xi32>) -> tensor<?x?x8xf32> {
+  %y = lathe_kernel.dropout %x rng %rng {p = 0.25 : f32, stream = 3 : i64} : tensor<?x?x8xf32>, tensor<2xi32>
+  return %y : tensor<?x?x8xf32>
+}

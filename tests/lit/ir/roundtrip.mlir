@@ -47,3 +47,13 @@ func.func @blocks(%ids: tensor<?x?xi32>) -> tensor<?x?x11xf32> attributes {lathe
   %logits = lathe.linear %sw, %table : tensor<?x?x8xf32>, tensor<11x8xf32>
   return %logits : tensor<?x?x11xf32>
 }
+
+// Dropout without rng (evaluation: the identity) and with rng [seed, step] (training).
+// CHECK-LABEL: func.func @dropout
+// CHECK: lathe.dropout %arg0 {p = 1.000000e-01 : f32, stream = 0 : i64} : tensor<?x?x8xf32>
+// CHECK: lathe.dropout %{{.*}} rng %arg1 {p = 2.500000e-01 : f32, stream = 7 : i64} : tensor<?x?x8xf32>, tensor<2xi32>
+func.func @dropout(%x: tensor<?x?x8xf32>, %rng: tensor<2xi32>) -> tensor<?x?x8xf32> {
+  %a = lathe.dropout %x {p = 0.1 : f32, stream = 0 : i64} : tensor<?x?x8xf32>
+  %b = lathe.dropout %a rng %rng {p = 0.25 : f32, stream = 7 : i64} : tensor<?x?x8xf32>, tensor<2xi32>
+  return %b : tensor<?x?x8xf32>
+}

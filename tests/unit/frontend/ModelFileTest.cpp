@@ -188,6 +188,18 @@ TEST(ModelFileErrors, EpsAndThetaMustBePositive) {
               StartsWith("m.yaml:12:1: error: rope_theta is only used with 'positions: rope'"));
 }
 
+TEST(ModelFile, DropoutDefaultsToZero) {
+  EXPECT_EQ(parseModelText(kBase, "m.yaml").dropout, 0.0);
+  EXPECT_DOUBLE_EQ(parseModelText(kBase + "dropout: 0.1\n", "m.yaml").dropout, 0.1);
+}
+
+TEST(ModelFileErrors, DropoutMustBeAProbabilityBelowOne) {
+  EXPECT_THAT(parseError(kBase + "dropout: 1\n"),
+              StartsWith("m.yaml:12:10: error: dropout must be a probability in [0, 1), got 1.000000"));
+  EXPECT_THAT(parseError(kBase + "dropout: -0.5\n"), StartsWith("m.yaml:12:10: error: dropout must be a probability"));
+  EXPECT_THAT(parseError(kBase + "dropout: high\n"), StartsWith("m.yaml:12:10: error:"));
+}
+
 TEST(ModelFileErrors, DuplicateKey) {
   EXPECT_THAT(parseError(kBase + "heads: 8\n"),
               StartsWith("m.yaml:12:1: error: duplicate key 'heads' (first given at m.yaml:6:1)"));

@@ -29,6 +29,7 @@ void expectSameSpec(const ModelSpec& a, const ModelSpec& b) {
   EXPECT_EQ(a.activation, b.activation);
   EXPECT_EQ(a.bias, b.bias);
   EXPECT_EQ(a.tied_embeddings, b.tied_embeddings);
+  EXPECT_EQ(a.dropout, b.dropout);
   ASSERT_EQ(a.block.size(), b.block.size());
   for (size_t i = 0; i < a.block.size(); ++i) {
     EXPECT_EQ(a.block[i].name, b.block[i].name);
@@ -47,6 +48,14 @@ TEST(SpecJson, RoundTripsEveryExample) {
   }
 }
 
+TEST(SpecJson, RoundTripsDropout) {
+  ModelSpec spec = parseModelFile(test::examplePath("tiny.yaml"));
+  spec.dropout = 0.1;
+  const std::string json = specToJson(spec);
+  EXPECT_EQ(nlohmann::json::parse(json)["dropout"], 0.1);
+  expectSameSpec(specFromJson(json, "model.json"), spec);
+}
+
 TEST(SpecJson, IsFullyExplicit) {
   nlohmann::json json = nlohmann::json::parse(specToJson(parseModelFile(test::examplePath("tiny.yaml"))));
   EXPECT_EQ(json["kv_heads"], 4);
@@ -55,6 +64,7 @@ TEST(SpecJson, IsFullyExplicit) {
   EXPECT_EQ(json["norm_placement"], "pre");
   EXPECT_EQ(json["final_norm"], true);
   EXPECT_FALSE(json.contains("rope_theta"));  // only meaningful with rope
+  EXPECT_EQ(json["dropout"], 0.0);
   EXPECT_EQ(json["block"][0], "ln_1 = norm(x)");
   EXPECT_EQ(json["block"][5], "out = add(h, mlp)");
   nlohmann::json llama = nlohmann::json::parse(specToJson(parseModelFile(test::examplePath("llama.yaml"))));

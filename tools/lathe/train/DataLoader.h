@@ -8,6 +8,7 @@
 
 #include "TokenData.h"
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -18,6 +19,8 @@ struct Batch {
   int64_t seq = 0;   // T
   std::vector<int32_t> tokens;   // (B, T)
   std::vector<int32_t> targets;  // (B, T)
+  /// train_micro_step's `rng` input [seed, micro-batch number] when the model has dropout: it selects the masks.
+  std::array<int32_t, 2> rng{0, 0};
 };
 
 struct LoaderPosition {

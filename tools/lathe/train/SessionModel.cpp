@@ -13,6 +13,7 @@ SessionModel::SessionModel(const Artifact& artifact, const std::string& device)
       throw std::runtime_error(std::string("the artifact has no '") + needed +
                                "' entry point; compile the model with `lathe compile --train`");
   }
+  for (const TensorInfo& input : artifact.inputs("train_micro_step")) has_dropout_ = has_dropout_ || input.name == "rng";
 }
 
 float SessionModel::runLoss(const std::string& entry, const Batch& batch) {
@@ -24,7 +25,10 @@ float SessionModel::runLoss(const std::string& entry, const Batch& batch) {
   return loss;
 }
 
-float SessionModel::microStep(const Batch& batch) { return runLoss("train_micro_step", batch); }
+float SessionModel::microStep(const Batch& batch) {
+  if (has_dropout_) session_.setInput<int32_t>("train_micro_step", "rng", {2}, {batch.rng[0], batch.rng[1]});
+  return runLoss("train_micro_step", batch);
+}
 
 float SessionModel::evalLoss(const Batch& batch) { return runLoss("eval_loss", batch); }
 

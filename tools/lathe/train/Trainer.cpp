@@ -98,7 +98,12 @@ void Trainer::logLine(const std::string& line) {
 float Trainer::accumulateMicroBatches(int64_t step) {
   double loss_sum = 0.0;
   for (int64_t k = 0; k < options_.accum; ++k) {
-    const float loss = model_.microStep(loader_.next());
+    Batch batch = loader_.next();
+    // Dropout masks follow from the seed and the micro-batch's number, so a resumed run draws the same ones.
+    const uint64_t micro_batch = static_cast<uint64_t>(step - 1) * static_cast<uint64_t>(options_.accum) + k;
+    batch.rng = {static_cast<int32_t>(static_cast<uint32_t>(options_.seed)),
+                 static_cast<int32_t>(static_cast<uint32_t>(micro_batch))};
+    const float loss = model_.microStep(batch);
     if (!std::isfinite(loss)) {
       logLine(nlohmann::json{{"step", step}, {"error", "loss is " + notFinite(loss)}}.dump());
       throw DivergedError("step " + std::to_string(step) + ": the loss is " + notFinite(loss) + " (micro-batch " +

@@ -61,6 +61,7 @@ private:
 
   Artifact artifact_;
   Session session_;
+  bool has_dropout_ = false;  // train_micro_step takes an `rng` input
 };
 
 }  // namespace lathe::train

@@ -64,6 +64,9 @@ struct ModelSpec {
   Activation activation = Activation::Gelu;
   bool bias = true;  // biases on attention and MLP projections
   bool tied_embeddings = true;
+  /// Dropout probability in train_micro_step only (after the embeddings and on every attention and MLP output);
+  /// 0 <= dropout < 1.
+  double dropout = 0.0;
   std::vector<BlockNode> block;  // never empty after parsing (presets expand)
 
   int64_t head_dim() const { return d_model / n_heads; }

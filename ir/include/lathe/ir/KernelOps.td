@@ -86,6 +86,13 @@ def Kernel_UnaryOp : Kernel_Op<"unary", [AllTypesMatch<["input", "result"]>]> {
   let assemblyFormat = "$kind $input attr-dict `:` type($input)";
 }
 
+def Kernel_DropoutOp : Kernel_Op<"dropout", [AllTypesMatch<["input", "result"]>]> {
+  let summary = "seeded inverted dropout (training): the mask is recomputed from rng [seed, step], stream and the index";
+  let arguments = (ins Lathe_FloatTensor:$input, Lathe_TokenTensor:$rng, F32Attr:$p, I64Attr:$stream);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$input `rng` $rng attr-dict `:` type($input) `,` type($rng)";
+}
+
 def Kernel_BinaryOp : Kernel_Op<"binary", [AllTypesMatch<["lhs", "rhs", "result"]>]> {
   let arguments = (ins Kernel_BinaryAttr:$kind, Lathe_FloatTensor:$lhs, Lathe_FloatTensor:$rhs);
   let results = (outs Lathe_FloatTensor:$result);

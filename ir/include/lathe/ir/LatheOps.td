@@ -93,6 +93,27 @@ def Lathe_AddOp : Lathe_InferredOp<"add", [SameOperandsAndResultType, Commutativ
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
 }
 
+def Lathe_DropoutOp : Lathe_Op<"dropout", [AllTypesMatch<["input", "result"]>]> {
+  let summary = "inverted dropout, seeded: zeroes each element with probability p, scales the rest by 1/(1-p)";
+  let description = [{
+    Without `rng` the op is the identity (evaluation: forward, eval_loss,
+    prefill, decode) and folds away. With `rng`, a (2) i32 tensor [seed, step],
+    element i is kept iff a counter-based hash of (seed, step, stream, i) maps
+    to a uniform number >= p, so the mask needs no storage: the gradient is
+    the same op on the output gradient (same rng, stream and p). `stream`
+    tells the dropout sites of one function apart.
+    ```mlir
+    %y = lathe.dropout %x {p = 1.000000e-01 : f32, stream = 3 : i64} : tensor<?x?x64xf32>
+    %y = lathe.dropout %x rng %rng {p = 1.000000e-01 : f32, stream = 3 : i64} : tensor<?x?x64xf32>, tensor<2xi32>
+    ```
+  }];
+  let arguments = (ins Lathe_FloatTensor:$input, Optional<Lathe_TokenTensor>:$rng, F32Attr:$p, I64Attr:$stream);
+  let results = (outs Lathe_FloatTensor:$result);
+  let assemblyFormat = "$input (`rng` $rng^)? attr-dict `:` type($input) (`,` type($rng)^)?";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
 def Lathe_MulOp : Lathe_InferredOp<"mul", [SameOperandsAndResultType, Commutative]> {
   let summary = "elementwise product";
   let arguments = (ins Lathe_FloatTensor:$lhs, Lathe_FloatTensor:$rhs);

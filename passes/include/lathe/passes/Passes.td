@@ -25,7 +25,9 @@ def Autodiff : Pass<"lathe-autodiff", "mlir::ModuleOp"> {
     the forward body, the mean next-token cross-entropy of its logits, then a
     reverse sweep that asks each op for its operands' gradients
     (DifferentiableOpInterface, rules in ir/lib/Gradients.cpp) and sums the
-    gradients of values read more than once.
+    gradients of values read more than once. `lathe.dropout` ops (identities
+    in `forward`) become active: the function gets a third input `rng`
+    (2) i32 [seed, step] that they all read.
 
     Before: func @forward(%tokens) -> logits { ... %y = lathe.linear %x, %w ... }
     After:  func @gradients(%tokens, %targets) -> (loss, grad.w, ...) {
