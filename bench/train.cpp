@@ -77,7 +77,8 @@ Options parseOptions(int argc, char** argv) {
     const std::string value = argv[++i];
     if (arg == "--ids") options.ids_file = value;
     else if (arg == "--threads") options.threads = static_cast<int>(parseInteger(arg, value, 1));
-    else if (arg == "--warmup") options.warmup = static_cast<int>(parseInteger(arg, value, 1));  // the first step gives first_loss
+    // At least one warm-up step: the first step's loss is the cross-check.
+    else if (arg == "--warmup") options.warmup = static_cast<int>(parseInteger(arg, value, 1));
     else if (arg == "--runs") options.runs = static_cast<int>(parseInteger(arg, value, 1));
     else if (arg == "--lr") options.lr = parsePositive(arg, value);
     else throw std::invalid_argument("unknown option '" + arg + "'");

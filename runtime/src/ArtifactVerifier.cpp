@@ -312,7 +312,8 @@ private:
       }
     } else if (kind == fb::KernelKind::Dropout) {
       const float p = dispatch.float_params()->Get(0);
-      if (!(p >= 0 && p < 1)) throw invalidArtifact(where + ": float param 'p' must be in [0, 1), got " + std::to_string(p));
+      if (!(p >= 0 && p < 1))
+        throw invalidArtifact(where + ": float param 'p' must be in [0, 1), got " + std::to_string(p));
     } else if (kind == fb::KernelKind::RopeGrad) {
       static_dim(2, "H");
       if (static_dim(3, "D") % 2 != 0) throw invalidArtifact(where + ": head dim D must be even for RopeGrad");

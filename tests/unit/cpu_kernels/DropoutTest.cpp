@@ -57,7 +57,8 @@ TEST(Dropout, TheMaskDependsOnlyOnSeedStepStreamAndIndex) {
   // Changing any coordinate gives an unrelated mask: two independent masks agree
   // on a fraction p^2 + (1-p)^2 = 0.58 of the elements.
   const std::vector<float> base = runDropout(2, mask, n);
-  for (const DropoutMask& other : {DropoutMask{43, 9, 5, 0.3f}, DropoutMask{42, 10, 5, 0.3f}, DropoutMask{42, 9, 6, 0.3f}}) {
+  const DropoutMask others[] = {{43, 9, 5, 0.3f}, {42, 10, 5, 0.3f}, {42, 9, 6, 0.3f}};
+  for (const DropoutMask& other : others) {
     const std::vector<float> y = runDropout(2, other, n);
     int64_t agree = 0;
     for (int64_t i = 0; i < n; ++i) agree += (y[static_cast<size_t>(i)] != 0) == (base[static_cast<size_t>(i)] != 0);

@@ -13,7 +13,8 @@ SessionModel::SessionModel(const Artifact& artifact, const std::string& device)
       throw std::runtime_error(std::string("the artifact has no '") + needed +
                                "' entry point; compile the model with `lathe compile --train`");
   }
-  for (const TensorInfo& input : artifact.inputs("train_micro_step")) has_dropout_ = has_dropout_ || input.name == "rng";
+  for (const TensorInfo& input : artifact.inputs("train_micro_step"))
+    has_dropout_ = has_dropout_ || input.name == "rng";
 }
 
 float SessionModel::runLoss(const std::string& entry, const Batch& batch) {
