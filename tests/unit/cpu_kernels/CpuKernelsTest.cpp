@@ -369,6 +369,51 @@ TEST_P(CpuKernels, AttentionNonCausal) {
   checkAttention(pool, {1, 100, 2, 1, 64, false}, 71);
 }
 
+// Queries t of sequence b attend to cache rows [0, offsets[b] + t] (decode and prefill with a KV cache).
+void checkCachedAttention(ThreadPool& pool, int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t D,
+                          const std::vector<int32_t>& offsets, uint32_t seed) {
+  const int64_t S = 160;
+  auto q = randomVector(B * T * H * D, seed, -2, 2);
+  auto k_cache = randomVector(B * S * Hkv * D, seed + 1, -2, 2);
+  auto v_cache = randomVector(B * S * Hkv * D, seed + 2, -2, 2);
+  std::vector<float> out(B * T * H * D, 7.0f);
+  CachedAttentionArgs a;
+  a.B = B, a.T = T, a.H = H, a.Hkv = Hkv, a.D = D, a.S = S;
+  a.q = q.data(), a.k_cache = k_cache.data(), a.v_cache = v_cache.data(), a.offsets = offsets.data();
+  a.out = out.data();
+  a.scale = 1.0f / std::sqrt(float(D));
+  cachedAttention(pool, a);
+
+  std::vector<double> p(S);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t t = 0; t < T; ++t) {
+        const int64_t g = h / (H / Hkv), keys = offsets[b] + t + 1;
+        const float* qr = q.data() + ((b * T + t) * H + h) * D;
+        double mx = -1e300, sum = 0;
+        for (int64_t s = 0; s < keys; ++s) {
+          double d = 0;
+          for (int64_t i = 0; i < D; ++i) d += double(qr[i]) * k_cache[((b * S + s) * Hkv + g) * D + i];
+          p[s] = d * a.scale;
+          mx = std::max(mx, p[s]);
+        }
+        for (int64_t s = 0; s < keys; ++s) sum += p[s] = std::exp(p[s] - mx);
+        for (int64_t i = 0; i < D; ++i) {
+          double ref = 0;
+          for (int64_t s = 0; s < keys; ++s) ref += p[s] / sum * v_cache[((b * S + s) * Hkv + g) * D + i];
+          ASSERT_NEAR(out[((b * T + t) * H + h) * D + i], ref, 2e-5)
+              << "B=" << B << " T=" << T << " H=" << H << " Hkv=" << Hkv << " D=" << D << " b=" << b << " t=" << t;
+        }
+      }
+}
+
+TEST_P(CpuKernels, CachedAttentionMatchesDoubleReference) {
+  checkCachedAttention(pool, 2, 1, 4, 2, 16, {0, 37}, 80);          // decode
+  checkCachedAttention(pool, 2, 3, 2, 1, 7, {5, 0}, 81);            // short prefill, odd D
+  checkCachedAttention(pool, 3, 40, 6, 2, 64, {0, 19, 100}, 82);    // prefill across key blocks
+  checkCachedAttention(pool, 1, 100, 2, 2, 33, {60}, 83);
+}
+
 TEST_P(CpuKernels, AttentionRejectsIndivisibleHeads) {
   std::vector<float> buf(64);
   AttentionArgs a;
