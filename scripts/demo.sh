@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the CPU target: compile GPT-2 124M (seeded random weights) to one artifact, run its forward pass,
 # sample from it with the KV cache, then export it in the Hugging Face layout, import that directory back and check that the logits are identical.
+# Finally, train a tiny GPT on Jane Austen (examples/train_tiny) for a few seconds and sample from the trained weights.
 # Usage: scripts/demo.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,3 +34,13 @@ a, b = np.load(f"{work}/logits.npy"), np.load(f"{work}/hf_logits.npy")
 print(f"logits {a.shape}, max |difference| after the Hugging Face round trip: {np.abs(a - b).max():.3g}")
 sys.exit(0 if np.array_equal(a, b) else 1)
 PY
+
+echo "== train a tiny GPT on Pride and Prejudice (examples/train_tiny; 200 steps of 16 x 64 tokens)"
+EX=examples/train_tiny
+"$LATHE" train "$EX/model.yaml" --tokenizer "$EX/tokenizer" --data "$EX/pride_and_prejudice.txt" --batch 16 --seq 64 \
+  --steps 200 --lr 2e-3 --warmup 20 --weight-decay 0.01 --clip 1 --seed 1 --eval-every 50 --print-every 50 \
+  --log "$WORK/metrics.jsonl" --plot "$BUILD_DIR/train_tiny_loss.png" --checkpoint "$WORK/run"
+
+echo "== sample from the trained weights"
+"$LATHE" compile "$EX/model.yaml" --train --tokenizer "$EX/tokenizer" --max-batch 16 --max-seq 64 -o "$WORK/tiny.lathe"
+"$LATHE" sample "$WORK/tiny.lathe" --checkpoint "$WORK/run" --prompt "It is a truth" --max-new-tokens 40 --top-k 20 --seed 1

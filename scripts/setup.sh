@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev
   python3-torch python3-numpy python3-yaml libopenblas0-pthread
+  libcairo2-dev zlib1g-dev fonts-dejavu-core
 )
 
 missing=()

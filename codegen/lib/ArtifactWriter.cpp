@@ -3,6 +3,7 @@
 // or outputs. Operand and parameter order per kind: runtime/schema/artifact.fbs.
 #include "lathe/codegen/ArtifactWriter.h"
 
+#include "SchemaVersion.h"
 #include "artifact_generated.h"
 #include "lathe/ir/KernelDialect.h"
 #include "lathe/passes/Passes.h"
@@ -16,8 +17,6 @@ namespace {
 using namespace mlir;
 namespace lk = lathe::kernel;
 namespace fbs = flatbuffers;
-
-constexpr uint32_t kSchemaVersion = 3;
 
 fb::Dim toDim(const passes::SymbolicDim& d) {
   return fb::Dim(d.coefficient, static_cast<int8_t>(d.b_pow), static_cast<int8_t>(d.t_pow));
@@ -425,7 +424,7 @@ std::vector<uint8_t> writeArtifact(ModuleOp module, const Weights& weights, cons
     state_specs.push_back(fb::CreateTensorSpecDirect(fbb, state.name.c_str(), toDType(state.type.getElementType()),
                                                      &shape, state.kind, state.initial_weight));
   }
-  auto artifact = fb::CreateArtifactDirect(fbb, kSchemaVersion, "lathe 0.1", options.target.c_str(),
+  auto artifact = fb::CreateArtifactDirect(fbb, fb::kSchemaVersion, "lathe 0.1", options.target.c_str(),
                                            options.model_json.c_str(), max_batch, max_seq, &entry_points,
                                            &weight_tables, tokenizer,
                                            named.states.empty() ? nullptr : &state_specs);

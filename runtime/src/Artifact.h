@@ -12,12 +12,12 @@
 
 #include "KernelLayout.h"
 #include "artifact_generated.h"
+#include "SchemaVersion.h"
 #include "tokenizer/Tokenizer.h"
 
 namespace lathe::runtime {
 
-/// Bump on every incompatible schema change; newer artifacts are refused.
-constexpr uint32_t kSchemaVersion = 3;  // 2: states, KV-cache kernels; 3: training kernels, state kinds
+using fb::kSchemaVersion;
 
 /// What verification learned beyond the raw schema.
 struct ArtifactFacts {

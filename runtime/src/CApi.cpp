@@ -267,6 +267,61 @@ LATHE_API lathe_status lathe_session_reset(lathe_session* session) {
   });
 }
 
+LATHE_API size_t lathe_artifact_state_count(const lathe_artifact* artifact) {
+  return artifact ? artifact->artifact->stateCount() : 0;
+}
+
+LATHE_API lathe_status lathe_artifact_state_info(const lathe_artifact* artifact, size_t index, const char** name,
+                                                 lathe_state_kind* kind, size_t* bytes, int64_t* shape,
+                                                 size_t* rank) {
+  return guarded([&] {
+    require(artifact, "artifact");
+    const Artifact& a = *artifact->artifact;
+    if (index >= a.stateCount()) {
+      throw Error(LATHE_ERROR_NOT_FOUND, "state " + std::to_string(index) + " is out of range; the artifact has " +
+                                             std::to_string(a.stateCount()));
+    }
+    const fb::TensorSpec& spec = a.state(index);
+    const size_t state_rank = spec.shape()->size();
+    size_t size = lathe::runtime::dtypeSize(spec.dtype());
+    for (const fb::Dim* dim : *spec.shape()) size *= static_cast<size_t>(dim->coefficient());  // fixed, verified
+    if (rank != nullptr) {
+      const size_t capacity = *rank;
+      *rank = state_rank;
+      if (capacity > 0 && capacity < state_rank) {
+        throw Error(LATHE_ERROR_INVALID_ARGUMENT, "state '" + spec.name()->str() + "' has rank " +
+                                                      std::to_string(state_rank) + "; shape holds only " +
+                                                      std::to_string(capacity));
+      }
+      if (capacity > 0) {
+        require(shape, "shape");
+        for (size_t d = 0; d < state_rank; ++d) shape[d] = spec.shape()->Get(static_cast<flatbuffers::uoffset_t>(d))->coefficient();
+      }
+    }
+    if (name != nullptr) *name = spec.name()->c_str();
+    if (kind != nullptr) *kind = static_cast<lathe_state_kind>(spec.kind());
+    if (bytes != nullptr) *bytes = size;
+  });
+}
+
+LATHE_API lathe_status lathe_session_read_state(const lathe_session* session, const char* name, void* dst,
+                                                size_t bytes) {
+  return guarded([&] {
+    require(session, "session");
+    require(name, "name");
+    session->session->readState(name, dst, bytes);
+  });
+}
+
+LATHE_API lathe_status lathe_session_write_state(lathe_session* session, const char* name, const void* src,
+                                                 size_t bytes) {
+  return guarded([&] {
+    require(session, "session");
+    require(name, "name");
+    session->session->writeState(name, src, bytes);
+  });
+}
+
 LATHE_API void lathe_sampling_init(lathe_sampling* sampling) {
   if (sampling == nullptr) return;
   *sampling = lathe_sampling{};

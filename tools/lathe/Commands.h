@@ -18,6 +18,20 @@ void addRunCommand(CLI::App& app);
 void addExportCommand(CLI::App& app);
 void addTokenizerCommand(CLI::App& app);
 void addSampleCommand(CLI::App& app);
+void addTrainCommand(CLI::App& app);
+void addPlotCommand(CLI::App& app);
+
+/// What `lathe train` compiles a model file with (CompileCommand.cpp).
+struct CompileRequest {
+  std::string model;
+  int64_t max_batch = 4;
+  int64_t max_seq = 0;  // 0: the context length
+  uint64_t seed = 0;
+  std::string tokenizer;
+  bool train = false;
+};
+/// Compiles in-process for the cpu target and returns the artifact's bytes.
+std::vector<uint8_t> compileModel(const CompileRequest& request);
 
 /// "1,2,3" -> ids; `option` names the flag in errors.
 std::vector<int32_t> parseTokenList(const std::string& text, const std::string& option);

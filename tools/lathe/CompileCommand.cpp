@@ -78,7 +78,7 @@ void dumpIR(mlir::ModuleOp module, const std::string& path) {
   writeFileAtomically(path, reinterpret_cast<const uint8_t*>(text.data()), text.size());
 }
 
-void compile(const CompileOptions& options) {
+std::vector<uint8_t> compileToBytes(const CompileOptions& options, int64_t* max_seq_out) {
   if (options.target != "cpu")
     throw std::runtime_error("target '" + options.target + "' is not supported yet (supported: cpu)");
   Model model = loadModel(options.model, options.seed);
@@ -87,6 +87,7 @@ void compile(const CompileOptions& options) {
   if (max_seq < 1 || max_seq > model.spec.context_length)
     throw std::runtime_error("--max-seq must lie in [1, " + std::to_string(model.spec.context_length) +
                              "] (the model's context length), got " + std::to_string(max_seq));
+  *max_seq_out = max_seq;
 
   mlir::DialectRegistry registry;
   ir::registerGradientModels(registry);  // lathe-autodiff's rules (--train)
@@ -124,14 +125,32 @@ void compile(const CompileOptions& options) {
   artifact_options.tokenizer = findTokenizer(options, model.spec.vocab_size);
   std::vector<uint8_t> bytes = codegen::writeArtifact(*module, model.weights, artifact_options);
   if (bytes.empty()) fail("artifact encoding");
+  return bytes;
+}
+
+void compile(const CompileOptions& options) {
+  int64_t max_seq = 0;
+  const std::vector<uint8_t> bytes = compileToBytes(options, &max_seq);
   writeFileAtomically(options.output, bytes.data(), bytes.size());
   std::cerr << "lathe: wrote " << options.output << " (" << bytes.size() / 1024 << " KiB, target "
             << options.target << ", max batch " << options.max_batch << ", max seq " << max_seq
-            << (artifact_options.tokenizer ? ", with tokenizer" : "") << (options.train ? ", with training" : "")
+            << (options.tokenizer.empty() ? "" : ", with tokenizer") << (options.train ? ", with training" : "")
             << ")\n";
 }
 
 }  // namespace
+
+std::vector<uint8_t> compileModel(const CompileRequest& request) {
+  CompileOptions options;
+  options.model = request.model;
+  options.max_batch = request.max_batch;
+  options.max_seq = request.max_seq;
+  options.seed = request.seed;
+  options.tokenizer = request.tokenizer;
+  options.train = request.train;
+  int64_t max_seq = 0;
+  return compileToBytes(options, &max_seq);
+}
 
 void addCompileCommand(CLI::App& app) {
   auto options = std::make_shared<CompileOptions>();

@@ -2,6 +2,7 @@
 // Streams generated tokens to stdout; prefill and decode speeds go to stderr.
 #include "Commands.h"
 
+#include "Checkpoint.h"
 #include "Npy.h"
 #include "lathe/lathe.hpp"
 
@@ -34,6 +35,7 @@ struct SampleOptions {
   bool greedy = false;
   std::string dump_tokens;
   std::string dump_logits;
+  std::string checkpoint;  // trained parameters for a --train artifact
 };
 
 const char* finishName(lathe_finish_reason reason) {
@@ -84,6 +86,25 @@ std::optional<Tokenizer> tokenizerOf(const Artifact& artifact) {
   }
 }
 
+/// Writes a checkpoint's trained parameters into the session's param.* states.
+void loadTrainedParameters(Session& session, const Artifact& artifact, const std::string& path) {
+  const train::Checkpoint checkpoint = train::loadCheckpoint(path);
+  if (checkpoint.model_json != artifact.modelJson())
+    throw std::runtime_error(path + ": the checkpoint was trained from a different model than the artifact's");
+  size_t loaded = 0;
+  for (const StateInfo& state : artifact.states()) {
+    if (state.kind != LATHE_STATE_PARAMETER) continue;
+    auto it = checkpoint.tensors.find(state.name);
+    if (it == checkpoint.tensors.end() || it->second.values.size() * sizeof(float) != state.bytes)
+      throw std::runtime_error(path + ": no tensor of " + std::to_string(state.bytes) + " bytes for state '" +
+                               state.name + "'");
+    session.writeState(state.name, it->second.values.data(), state.bytes);
+    ++loaded;
+  }
+  if (loaded == 0)
+    throw std::runtime_error("--checkpoint: the artifact has no parameter states; compile it with --train");
+}
+
 void sample(const SampleOptions& options) {
   Artifact artifact(options.artifact);
   std::optional<Tokenizer> tokenizer = tokenizerOf(artifact);
@@ -117,6 +138,7 @@ void sample(const SampleOptions& options) {
   sampling.stop_string_count = stop_strings.size();
 
   Session session(artifact, options.device);
+  if (!options.checkpoint.empty()) loadTrainedParameters(session, artifact, options.checkpoint);
   std::vector<float> logits;  // (steps, B, V) for --dump-logits
   size_t vocab = 0;
   LogitsHandler on_logits;
@@ -186,6 +208,8 @@ void addSampleCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "random seed (same seed, same tokens)")->capture_default_str();
   cmd->add_flag("--greedy", o->greedy, "always take the most probable token");
+  cmd->add_option("--checkpoint", o->checkpoint,
+                  "sample with the trained parameters of a `lathe train` checkpoint (artifact compiled with --train)");
   cmd->add_option("--dump-tokens", o->dump_tokens, "write prompts, tokens, log-probs and finish reasons as JSON");
   cmd->add_option("--dump-logits", o->dump_logits, "write the (steps, B, V) float32 logits of every step to .npy");
   cmd->callback([o] {

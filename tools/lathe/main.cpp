@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   lathe::tool::addExportCommand(app);
   lathe::tool::addTokenizerCommand(app);
   lathe::tool::addSampleCommand(app);
+  lathe::tool::addTrainCommand(app);
+  lathe::tool::addPlotCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

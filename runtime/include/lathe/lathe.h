@@ -168,9 +168,35 @@ LATHE_API lathe_status lathe_token_decoder_push(lathe_token_decoder* decoder, in
 LATHE_API lathe_status lathe_token_decoder_finish(lathe_token_decoder* decoder, const char** text, size_t* size);
 /* Null is accepted. */
 LATHE_API void lathe_token_decoder_free(lathe_token_decoder* decoder);
-/* Zeroes the session's states (the KV cache), as at creation. Generation
- * always starts from position 0, so this is needed only to drop old contents. */
+/* Zeroes the session's KV-cache states, as at creation; training states
+ * (parameters, gradients, optimizer moments) are kept. Generation always
+ * starts from position 0, so this is needed only to drop old contents. */
 LATHE_API lathe_status lathe_session_reset(lathe_session* session);
+
+/* ---- States ---------------------------------------------------------------
+ * Tensors a session keeps across calls, all f32 with fixed shapes. Artifacts
+ * compiled with --train hold, per trainable weight <name>: param.<name> (the
+ * weights the entry points read, copied from the artifact at creation),
+ * grad.<name>, adam.m.<name> and adam.v.<name> (zero at creation). */
+typedef enum lathe_state_kind {
+  LATHE_STATE_CACHE = 0,
+  LATHE_STATE_PARAMETER = 1,
+  LATHE_STATE_GRADIENT = 2,
+  LATHE_STATE_OPTIMIZER_MOMENT = 3
+} lathe_state_kind;
+
+LATHE_API size_t lathe_artifact_state_count(const lathe_artifact* artifact);
+/* The index-th state: name (owned by the artifact), kind, size in bytes, and
+ * its shape (*rank is in/out like lathe_session_output_shape; shape may be
+ * null when *rank is 0 on input, to ask for the rank). Outputs may be null. */
+LATHE_API lathe_status lathe_artifact_state_info(const lathe_artifact* artifact, size_t index, const char** name,
+                                                 lathe_state_kind* kind, size_t* bytes, int64_t* shape,
+                                                 size_t* rank);
+/* Copies a whole state out of / into the session; `bytes` must equal its size. */
+LATHE_API lathe_status lathe_session_read_state(const lathe_session* session, const char* name, void* dst,
+                                                size_t bytes);
+LATHE_API lathe_status lathe_session_write_state(lathe_session* session, const char* name, const void* src,
+                                                 size_t bytes);
 
 /* ---- Generation (artifacts compiled with `lathe compile --infer`) ------- */
 typedef struct lathe_sampling {

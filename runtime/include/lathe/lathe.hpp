@@ -50,6 +50,14 @@ struct TensorInfo {
   std::string shape;
 };
 
+/// A session state (f32, fixed shape): a KV cache or a training tensor.
+struct StateInfo {
+  std::string name;
+  lathe_state_kind kind;
+  size_t bytes;
+  std::vector<int64_t> shape;
+};
+
 class Artifact {
 public:
   explicit Artifact(const std::string& path) {
@@ -82,6 +90,21 @@ public:
   }
   std::vector<TensorInfo> outputs(const std::string& entry) const {
     return tensors(entry, lathe_artifact_output_count, lathe_artifact_output_info);
+  }
+
+  std::vector<StateInfo> states() const {
+    std::vector<StateInfo> infos;
+    for (size_t i = 0; i < lathe_artifact_state_count(get()); ++i) {
+      StateInfo info;
+      const char* name = nullptr;
+      size_t rank = 0;
+      detail::check(lathe_artifact_state_info(get(), i, &name, &info.kind, &info.bytes, nullptr, &rank));
+      info.name = name;
+      info.shape.resize(rank);
+      if (rank > 0) detail::check(lathe_artifact_state_info(get(), i, nullptr, nullptr, nullptr, info.shape.data(), &rank));
+      infos.push_back(std::move(info));
+    }
+    return infos;
   }
 
   const lathe_artifact* get() const { return handle_.get(); }
@@ -185,8 +208,16 @@ public:
     return values;
   }
 
-  /// Zeroes the KV cache.
+  /// Zeroes the KV cache (training states are kept).
   void reset() { detail::check(lathe_session_reset(handle_.get())); }
+
+  /// Whole states in and out; `bytes` must equal the state's size.
+  void readState(const std::string& name, void* dst, size_t bytes) const {
+    detail::check(lathe_session_read_state(handle_.get(), name.c_str(), dst, bytes));
+  }
+  void writeState(const std::string& name, const void* src, size_t bytes) {
+    detail::check(lathe_session_write_state(handle_.get(), name.c_str(), src, bytes));
+  }
   /// Cancels a running generate() from another thread.
   void cancel() { lathe_session_cancel(handle_.get()); }
 

@@ -1,0 +1,12 @@
+// The artifact schema version the compiler writes and the runtime accepts.
+// Bump on every incompatible change to artifact.fbs; the runtime refuses newer artifacts.
+#pragma once
+
+#include <cstdint>
+
+namespace lathe::fb {
+
+// 2: states and KV-cache kernels; 3: training kernels and state kinds.
+constexpr uint32_t kSchemaVersion = 3;
+
+}  // namespace lathe::fb
