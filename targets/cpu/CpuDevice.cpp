@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "Error.h"
@@ -141,7 +143,7 @@ private:
       }
       case fb::KernelKind::RMSNorm:
         return cpu::rmsNorm(pool_, ops[0], ops[1], ops[2], dims[0], dims[1], d.floats[0]);
-      case fb::KernelKind::Gemm: return gemm(d, dims, ops);
+      case fb::KernelKind::Gemm: return gemm(d, dims, ops, d.operands[1].space() == fb::BufferSpace::Weight);
       case fb::KernelKind::Rope:
         return cpu::rope(pool_, ops[0], dims[0], dims[1], dims[2], dims[3], d.floats[0], 0);
       case fb::KernelKind::Attention: return attention(d, dims, ops);
@@ -354,7 +356,8 @@ private:
     zero(ops[1], dims[0]);
   }
 
-  void gemm(const CpuDispatch& d, const std::vector<int64_t>& dims, const std::vector<float*>& ops) {
+  // b_is_weight: B is an immutable artifact weight, so a trans_b B is packed once and reused.
+  void gemm(const CpuDispatch& d, const std::vector<int64_t>& dims, const std::vector<float*>& ops, bool b_is_weight) {
     cpu::GemmArgs args;
     args.M = dims[0];
     args.N = dims[1];
@@ -373,7 +376,16 @@ private:
       args.residual = ops[next];
       args.ldr = args.N;
     }
+    if (b_is_weight && args.trans_b) args.packed_b = packedWeight(args.B, args.N, args.K);
     cpu::gemm(pool_, args);
+  }
+
+  // The packed copy of weight B(N,K), made on first use; null when this
+  // weight was packed with another shape (then gemm packs B per call).
+  const cpu::PackedWeight* packedWeight(const float* B, int64_t N, int64_t K) {
+    std::unique_ptr<cpu::PackedWeight>& packed = packed_weights_[B];
+    if (packed == nullptr) packed = std::make_unique<cpu::PackedWeight>(pool_, B, K, N, K);
+    return packed->N() == N && packed->K() == K ? packed.get() : nullptr;
   }
 
   // q/k/v/out are contiguous (B, T, heads, D) tensors.
@@ -425,6 +437,8 @@ private:
   static const int32_t* ids(const float* operand) { return reinterpret_cast<const int32_t*>(operand); }
 
   cpu::ThreadPool pool_;
+  // Keyed by the weight's data, which the session keeps for the device's lifetime.
+  std::unordered_map<const float*, std::unique_ptr<cpu::PackedWeight>> packed_weights_;
 };
 
 }  // namespace

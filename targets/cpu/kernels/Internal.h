@@ -24,6 +24,9 @@ struct KernelTable {
   void (*binary)(ThreadPool&, Binary, const float*, const float*, float*, int64_t);
   void (*swiglu)(ThreadPool&, const float*, const float*, float*, int64_t);
   void (*cachedAttention)(ThreadPool&, const CachedAttentionArgs&);
+  /// Floats of a PackedWeight of B(N,K), and the packing itself.
+  int64_t (*packedWeightFloats)(int64_t N, int64_t K);
+  void (*packWeight)(ThreadPool&, const float* B, int64_t ldb, int64_t N, int64_t K, float* dst);
 };
 
 /// Compiled with -mavx512f and friends; call only when cpuHasAvx512().

@@ -88,16 +88,53 @@ void gemm(ThreadPool& pool, const GemmArgs& a) {
   if (a.M == 0 || a.N == 0) return;
   requirePointer(k, "C", a.C);
   requireAtLeast(k, "ldc", a.ldc, "N", a.N);
+  const PackedWeight* packed = a.packed_b;
+  if (packed != nullptr) {
+    if (!a.trans_b || a.trans_a) fail(k, "a packed B needs trans_b and no trans_a");
+    if (packed->N() != a.N || packed->K() != a.K)
+      fail(k, "packed B is " + std::to_string(packed->N()) + "x" + std::to_string(packed->K()) + ", expected N x K = " +
+                  std::to_string(a.N) + "x" + std::to_string(a.K));
+  }
   if (a.K > 0) {
     requirePointer(k, "A", a.A);
-    requirePointer(k, "B", a.B);
     requireAtLeast(k, "lda", a.lda, a.trans_a ? "M" : "K", a.trans_a ? a.M : a.K);
-    requireAtLeast(k, "ldb", a.ldb, a.trans_b ? "K" : "N", a.trans_b ? a.K : a.N);
+    if (packed == nullptr) {
+      requirePointer(k, "B", a.B);
+      requireAtLeast(k, "ldb", a.ldb, a.trans_b ? "K" : "N", a.trans_b ? a.K : a.N);
+    }
   }
   if (a.residual != nullptr) requireAtLeast(k, "ldr", a.ldr, "N", a.N);
   if (a.accumulate && (a.act != Act::None || a.residual != nullptr))
     fail(k, "accumulate cannot be combined with an activation or a residual");
-  detail::activeKernels().gemm(pool, a);
+  const detail::KernelTable& kernels = detail::activeKernels();
+  if (packed != nullptr && packed->layout() != &kernels) {
+    // Packed by the other kernel build (forcePortableKernels changed since): use B as stored.
+    if (a.K > 0 && a.B == nullptr) fail(k, "packed B has another kernel build's layout and B is null");
+    GemmArgs unpacked = a;
+    unpacked.packed_b = nullptr;
+    return kernels.gemm(pool, unpacked);
+  }
+  kernels.gemm(pool, a);
+}
+
+void PackedWeight::Free::operator()(float* p) const { std::free(p); }
+
+PackedWeight::PackedWeight(ThreadPool& pool, const float* B, int64_t ldb, int64_t N, int64_t K) : N_(N), K_(K) {
+  const char* k = "PackedWeight";
+  requireNonNegative(k, "N", N);
+  requireNonNegative(k, "K", K);
+  if (N > 0 && K > 0) {
+    requirePointer(k, "B", B);
+    requireAtLeast(k, "ldb", ldb, "K", K);
+  }
+  const detail::KernelTable& kernels = detail::activeKernels();
+  layout_ = &kernels;
+  const int64_t floats = kernels.packedWeightFloats(N, K);
+  bytes_ = static_cast<size_t>(floats) * sizeof(float);
+  void* p = std::aligned_alloc(64, (bytes_ / 64 + 1) * 64);
+  if (p == nullptr) throw std::bad_alloc();
+  data_.reset(static_cast<float*>(p));
+  if (floats > 0) kernels.packWeight(pool, B, ldb, N, K, data_.get());
 }
 
 void embedding(ThreadPool& pool, const int32_t* ids, const float* table, float* out, int64_t rows, int64_t C) {

@@ -6,10 +6,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 namespace lathe::cpu {
 
 class ThreadPool;
+class PackedWeight;
 
 enum class Act : int32_t { None = 0, Gelu = 1, GeluTanh = 2, Relu = 3, Silu = 4 };
 
@@ -28,8 +30,35 @@ struct GemmArgs {
   const float* residual = nullptr; int64_t ldr = 0;
   bool trans_a = false;     // lda >= M when set, else lda >= K
   bool accumulate = false;
+  /// Optional: op(B) already packed (trans_b, B stored (N,K)); B may then be null.
+  const PackedWeight* packed_b = nullptr;
 };
 void gemm(ThreadPool& pool, const GemmArgs& args);
+
+/// An immutable trans_b GEMM operand (a weight stored (N,K)) packed once into
+/// the GEMM's panel layout, so calls that pass it skip repacking B.
+class PackedWeight {
+public:
+  /// Packs B(N,K) (row stride ldb >= K); B may be freed afterwards.
+  PackedWeight(ThreadPool& pool, const float* B, int64_t ldb, int64_t N, int64_t K);
+  PackedWeight(const PackedWeight&) = delete;
+  PackedWeight& operator=(const PackedWeight&) = delete;
+  int64_t N() const { return N_; }
+  int64_t K() const { return K_; }
+  const float* data() const { return data_.get(); }
+  /// The kernel build whose layout this is (the one active when packed).
+  const void* layout() const { return layout_; }
+  size_t bytes() const { return bytes_; }
+
+private:
+  struct Free {
+    void operator()(float* p) const;
+  };
+  int64_t N_, K_;
+  size_t bytes_;
+  const void* layout_;
+  std::unique_ptr<float, Free> data_;
+};
 
 /// out(rows,C) = table[ids[r]]; ids already validated to lie in [0, vocab).
 void embedding(ThreadPool& pool, const int32_t* ids, const float* table, float* out, int64_t rows, int64_t C);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -66,6 +67,7 @@ struct GemmCase {
   bool residual = false;
   bool residual_aliases_c = false;
   int64_t pad = 0;  // extra leading-dimension padding of every matrix
+  bool packed = false;  // B passed only as a PackedWeight (trans_b)
 };
 
 void checkGemm(ThreadPool& pool, const GemmCase& c, uint32_t seed) {
@@ -80,6 +82,12 @@ void checkGemm(ThreadPool& pool, const GemmCase& c, uint32_t seed) {
   GemmArgs g;
   g.M = c.M, g.N = c.N, g.K = c.K;
   g.A = A.data(), g.lda = lda, g.B = B.data(), g.ldb = ldb, g.trans_b = c.trans_b;
+  std::unique_ptr<PackedWeight> packed;
+  if (c.packed) {
+    packed = std::make_unique<PackedWeight>(pool, B.data(), ldb, c.N, c.K);
+    g.packed_b = packed.get();
+    g.B = nullptr;  // the packed copy alone must do
+  }
   g.C = C.data(), g.ldc = ldc;
   g.bias = c.bias ? bias.data() : nullptr;
   g.act = c.act;
@@ -149,6 +157,56 @@ TEST_P(CpuKernels, GemmKZeroGivesEpilogueOfZero) {
 TEST_P(CpuKernels, GemmSingleThreadPoolMatchesReference) {
   ThreadPool single(1);
   checkGemm(single, {50, 90, 70, true, Act::Gelu, true, true, false, 0}, 9);
+}
+
+TEST_P(CpuKernels, GemmWithPackedWeight) {
+  uint32_t seed = 400;
+  for (auto& s : kGemmShapes)
+    for (int64_t pad : {0, 3}) checkGemm(pool, {s[0], s[1], s[2], true, Act::None, false, false, false, pad, true}, seed++);
+  for (Act act : {Act::None, Act::GeluTanh})
+    for (auto shape : {std::vector<int64_t>{1, 19, 7}, {45, 77, 800}, {256, 1100, 400}, {8, 300, 0}})
+      checkGemm(pool, {shape[0], shape[1], shape[2], true, act, true, true, act == Act::None, 1, true}, seed++);
+  ThreadPool single(1);
+  checkGemm(single, {50, 90, 70, true, Act::Gelu, true, true, false, 0, true}, seed++);
+}
+
+TEST_P(CpuKernels, GemmPackedWeightOfAnotherBuildFallsBackToB) {
+  if (!detail::cpuHasAvx512()) GTEST_SKIP() << "needs both kernel builds";
+  const int64_t M = 20, N = 70, K = 50;
+  auto A = randomVector(M * K, 1), B = randomVector(N * K, 2);
+  detail::forcePortableKernels(GetParam() != "portable");  // pack with the other build
+  PackedWeight packed(pool, B.data(), K, N, K);
+  detail::forcePortableKernels(GetParam() == "portable");
+  std::vector<float> with_packed(M * N), plain(M * N);
+  GemmArgs g;
+  g.M = M, g.N = N, g.K = K, g.A = A.data(), g.lda = K, g.B = B.data(), g.ldb = K, g.ldc = N;
+  g.C = plain.data();
+  gemm(pool, g);
+  g.C = with_packed.data();
+  g.packed_b = &packed;
+  gemm(pool, g);
+  EXPECT_EQ(with_packed, plain);
+  g.B = nullptr;
+  EXPECT_THROW(gemm(pool, g), std::invalid_argument);
+}
+
+TEST_P(CpuKernels, GemmRejectsMismatchedPackedWeight) {
+  std::vector<float> buf(64);
+  PackedWeight packed(pool, buf.data(), 8, 4, 8);
+  GemmArgs g;
+  g.M = 2, g.N = 4, g.K = 8;
+  g.A = buf.data(), g.lda = 8, g.C = buf.data(), g.ldc = 4;
+  g.packed_b = &packed;
+  g.K = 7, g.lda = 7;
+  try {
+    gemm(pool, g);
+    FAIL() << "expected invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("packed B is 4x8"), std::string::npos) << e.what();
+  }
+  g.K = 8, g.lda = 8;
+  g.trans_b = false;
+  EXPECT_THROW(gemm(pool, g), std::invalid_argument);
 }
 
 TEST_P(CpuKernels, GemmRejectsBadArguments) {
@@ -367,6 +425,51 @@ TEST_P(CpuKernels, AttentionCausalGqa) {
 TEST_P(CpuKernels, AttentionNonCausal) {
   checkAttention(pool, {2, 33, 4, 2, 13, false}, 70);
   checkAttention(pool, {1, 100, 2, 1, 64, false}, 71);
+}
+
+// Queries t of sequence b attend to cache rows [0, offsets[b] + t] (decode and prefill with a KV cache).
+void checkCachedAttention(ThreadPool& pool, int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t D,
+                          const std::vector<int32_t>& offsets, uint32_t seed) {
+  const int64_t S = 160;
+  auto q = randomVector(B * T * H * D, seed, -2, 2);
+  auto k_cache = randomVector(B * S * Hkv * D, seed + 1, -2, 2);
+  auto v_cache = randomVector(B * S * Hkv * D, seed + 2, -2, 2);
+  std::vector<float> out(B * T * H * D, 7.0f);
+  CachedAttentionArgs a;
+  a.B = B, a.T = T, a.H = H, a.Hkv = Hkv, a.D = D, a.S = S;
+  a.q = q.data(), a.k_cache = k_cache.data(), a.v_cache = v_cache.data(), a.offsets = offsets.data();
+  a.out = out.data();
+  a.scale = 1.0f / std::sqrt(float(D));
+  cachedAttention(pool, a);
+
+  std::vector<double> p(S);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t t = 0; t < T; ++t) {
+        const int64_t g = h / (H / Hkv), keys = offsets[b] + t + 1;
+        const float* qr = q.data() + ((b * T + t) * H + h) * D;
+        double mx = -1e300, sum = 0;
+        for (int64_t s = 0; s < keys; ++s) {
+          double d = 0;
+          for (int64_t i = 0; i < D; ++i) d += double(qr[i]) * k_cache[((b * S + s) * Hkv + g) * D + i];
+          p[s] = d * a.scale;
+          mx = std::max(mx, p[s]);
+        }
+        for (int64_t s = 0; s < keys; ++s) sum += p[s] = std::exp(p[s] - mx);
+        for (int64_t i = 0; i < D; ++i) {
+          double ref = 0;
+          for (int64_t s = 0; s < keys; ++s) ref += p[s] / sum * v_cache[((b * S + s) * Hkv + g) * D + i];
+          ASSERT_NEAR(out[((b * T + t) * H + h) * D + i], ref, 2e-5)
+              << "B=" << B << " T=" << T << " H=" << H << " Hkv=" << Hkv << " D=" << D << " b=" << b << " t=" << t;
+        }
+      }
+}
+
+TEST_P(CpuKernels, CachedAttentionMatchesDoubleReference) {
+  checkCachedAttention(pool, 2, 1, 4, 2, 16, {0, 37}, 80);          // decode
+  checkCachedAttention(pool, 2, 3, 2, 1, 7, {5, 0}, 81);            // short prefill, odd D
+  checkCachedAttention(pool, 3, 40, 6, 2, 64, {0, 19, 100}, 82);    // prefill across key blocks
+  checkCachedAttention(pool, 1, 100, 2, 2, 33, {60}, 83);
 }
 
 TEST_P(CpuKernels, AttentionRejectsIndivisibleHeads) {
