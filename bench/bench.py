@@ -30,6 +30,7 @@ import sys
 import tempfile
 
 import decode_bench
+from peer_env import peer_environment
 
 PYTHON = "/usr/bin/python3"
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -76,20 +77,6 @@ for s in job["shapes"]:
     results.append({"shape": s["shape"], "gflops": statistics.median(rates)})
 print(json.dumps(results))
 """
-
-
-def peer_environment(threads, coretype):
-    env = dict(os.environ)
-    env.pop("OPENBLAS_CORETYPE", None)
-    env.pop("OPENBLAS_L2_SIZE", None)
-    if coretype:
-        env["OPENBLAS_CORETYPE"] = coretype
-    env["OPENBLAS_NUM_THREADS"] = str(threads)
-    env["OMP_NUM_THREADS"] = str(threads)
-    # PyTorch's OpenMP threads otherwise spin after each op and fight OpenBLAS's own
-    # pthreads for the cores: measured 3x slower GPT-2 forward at B=4, T=64 on 2 cores.
-    env["OMP_WAIT_POLICY"] = "PASSIVE"
-    return env
 
 
 def require_binary(path, target, flag):

@@ -11,6 +11,8 @@ import json
 import os
 import subprocess
 
+from peer_env import peer_environment
+
 PEER_SCRIPT = r"""
 import json, math, statistics, sys, time
 import torch
@@ -98,12 +100,7 @@ def cmd_decode(args):
                               "--prompt-len", str(args.prompt_len), "--new-tokens", str(args.new_tokens),
                               "--runs", str(args.runs)], check=True, capture_output=True, text=True, env=env)
         lathe.append(json.loads(out.stdout))
-    peer_env = dict(os.environ)
-    peer_env.pop("OPENBLAS_CORETYPE", None)
-    peer_env.pop("OPENBLAS_L2_SIZE", None)
-    if args.openblas_coretype:
-        peer_env["OPENBLAS_CORETYPE"] = args.openblas_coretype
-    peer_env["OPENBLAS_NUM_THREADS"] = peer_env["OMP_NUM_THREADS"] = str(args.threads)
+    peer_env = peer_environment(args.threads, args.openblas_coretype)
     job = {"threads": args.threads, "runs": args.runs, "prompt_len": args.prompt_len,
            "new_tokens": args.new_tokens, "batches": batches}
     out = subprocess.run(["/usr/bin/python3", "-c", PEER_SCRIPT, json.dumps(job)], check=True, capture_output=True, text=True,
