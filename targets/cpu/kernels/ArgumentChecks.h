@@ -35,4 +35,19 @@ inline void requireAct(const char* kernel, Act act) {
     fail(kernel, "unknown activation " + std::to_string(value));
 }
 
+/// Checks rope's (and its backward's) arguments; false when there is nothing to rotate.
+inline bool checkRopeArgs(const char* kernel, const char* name, const float* x, int64_t B, int64_t T, int64_t H,
+                          int64_t D, float theta, int64_t pos_offset) {
+  requireNonNegative(kernel, "B", B);
+  requireNonNegative(kernel, "T", T);
+  requireNonNegative(kernel, "H", H);
+  requireNonNegative(kernel, "D", D);
+  requireNonNegative(kernel, "pos_offset", pos_offset);
+  if (D % 2 != 0) fail(kernel, "head dim D must be even, got " + std::to_string(D));
+  if (!(theta > 0)) fail(kernel, "theta must be > 0, got " + std::to_string(theta));
+  if (B == 0 || T == 0 || H == 0 || D == 0) return false;
+  requirePointer(kernel, name, x);
+  return true;
+}
+
 }  // namespace lathe::cpu::detail

@@ -196,16 +196,7 @@ void rmsNorm(ThreadPool& pool, const float* x, const float* w, float* y, int64_t
 }
 
 void rope(ThreadPool& pool, float* x, int64_t B, int64_t T, int64_t H, int64_t D, float theta, int64_t pos_offset) {
-  const char* k = "rope";
-  requireNonNegative(k, "B", B);
-  requireNonNegative(k, "T", T);
-  requireNonNegative(k, "H", H);
-  requireNonNegative(k, "D", D);
-  requireNonNegative(k, "pos_offset", pos_offset);
-  if (D % 2 != 0) fail(k, "head dim D must be even, got " + std::to_string(D));
-  if (!(theta > 0)) fail(k, "theta must be > 0, got " + std::to_string(theta));
-  if (B == 0 || T == 0 || H == 0 || D == 0) return;
-  requirePointer(k, "x", x);
+  if (!detail::checkRopeArgs("rope", "x", x, B, T, H, D, theta, pos_offset)) return;
   detail::activeKernels().rope(pool, x, B, T, H, D, theta, pos_offset);
 }
 

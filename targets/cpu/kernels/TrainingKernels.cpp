@@ -149,16 +149,7 @@ void attentionBackward(ThreadPool& pool, const AttentionBackwardArgs& g) {
 
 void ropeBackward(ThreadPool& pool, float* dx, int64_t B, int64_t T, int64_t H, int64_t D, float theta,
                   int64_t pos_offset) {
-  const char* k = "ropeBackward";
-  requireNonNegative(k, "B", B);
-  requireNonNegative(k, "T", T);
-  requireNonNegative(k, "H", H);
-  requireNonNegative(k, "D", D);
-  requireNonNegative(k, "pos_offset", pos_offset);
-  if (D % 2 != 0) fail(k, "head dim D must be even, got " + std::to_string(D));
-  if (!(theta > 0)) fail(k, "theta must be > 0, got " + std::to_string(theta));
-  if (B == 0 || T == 0 || H == 0 || D == 0) return;
-  requirePointer(k, "dx", dx);
+  if (!detail::checkRopeArgs("ropeBackward", "dx", dx, B, T, H, D, theta, pos_offset)) return;
   kernels().ropeBackward(pool, dx, B, T, H, D, theta, pos_offset);
 }
 
