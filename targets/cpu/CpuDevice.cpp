@@ -390,23 +390,7 @@ private:
 
   // q/k/v/out are contiguous (B, T, heads, D) tensors.
   void attention(const CpuDispatch& d, const std::vector<int64_t>& dims, const std::vector<float*>& ops) {
-    cpu::AttentionArgs args;
-    args.B = dims[0];
-    args.T = dims[1];
-    args.H = dims[2];
-    args.Hkv = dims[3];
-    args.D = dims[4];
-    args.q = ops[0];
-    args.q_row_stride = args.H * args.D;
-    args.k = ops[1];
-    args.k_row_stride = args.Hkv * args.D;
-    args.v = ops[2];
-    args.v_row_stride = args.Hkv * args.D;
-    args.out = ops[3];
-    args.out_row_stride = args.H * args.D;
-    args.scale = d.floats[0];
-    args.causal = d.ints[0] == 1;
-    cpu::attention(pool_, args);
+    cpu::attention(pool_, attentionArgs(d, dims, ops));
   }
 
   void cachedAttention(const CpuDispatch& d, const std::vector<int64_t>& dims, const std::vector<float*>& ops) {

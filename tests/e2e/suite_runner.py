@@ -2,12 +2,43 @@
 
 import argparse
 import os
+import shutil
 import sys
 import traceback
+
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
 
 
 class CaseFailure(Exception):
     pass
+
+
+class ConfigSuite:
+    """A suite over the model files in configs/: scratch directories, and a per-config `_prepare` done once."""
+
+    def __init__(self, workdir: str):
+        self.workdir = workdir
+        self.prepared = {}  # config name -> what _prepare returned, or the CaseFailure it raised
+
+    def config_names(self):
+        return sorted(f[:-len(".yaml")] for f in os.listdir(CONFIG_DIR) if f.endswith(".yaml"))
+
+    def dir_for(self, *parts: str) -> str:
+        path = os.path.join(self.workdir, *parts)
+        shutil.rmtree(path, ignore_errors=True)
+        os.makedirs(path)
+        return path
+
+    def prepare(self, config: str):
+        if config not in self.prepared:
+            try:
+                self.prepared[config] = self._prepare(config)
+            except CaseFailure as failure:
+                self.prepared[config] = failure
+        result = self.prepared[config]
+        if isinstance(result, CaseFailure):
+            raise CaseFailure(f"preparing {config}: {result}")
+        return result
 
 
 def run_suite(make_suite, description: str, binaries=(("--lathe", "the lathe binary"),)) -> int:

@@ -15,7 +15,6 @@ whose name contains any of the given strings.
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -26,9 +25,8 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 import lathe_ref  # noqa: E402
-from suite_runner import CaseFailure, run_suite  # noqa: E402,F401 (re-exported to the other suites)
+from suite_runner import CONFIG_DIR, CaseFailure, ConfigSuite, run_suite  # noqa: E402,F401 (re-exported to the other suites)
 
-CONFIG_DIR = os.path.join(HERE, "configs")
 REL_TOL, ABS_TOL = 1e-4, 1e-5
 COMMAND_TIMEOUT_S = 300
 EXPORT_SEED = 1234
@@ -94,36 +92,15 @@ def random_ids(vocab: int, batch: int, length: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, vocab, size=(batch, length))
 
 
-class Suite:
+class Suite(ConfigSuite):
     def __init__(self, lathe: Lathe, workdir: str):
+        super().__init__(workdir)
         self.lathe = lathe
-        self.workdir = workdir
-        self.prepared = {}  # config name -> (reference model, artifact) or the CaseFailure it raised
-
-    def config_names(self):
-        return sorted(f[:-len(".yaml")] for f in os.listdir(CONFIG_DIR) if f.endswith(".yaml"))
-
-    def dir_for(self, *parts: str) -> str:
-        path = os.path.join(self.workdir, *parts)
-        shutil.rmtree(path, ignore_errors=True)
-        os.makedirs(path)
-        return path
 
     # --- lathe-format models from the configs -------------------------------
 
-    def prepare(self, config: str):
-        """Export, re-seed the weights, compile; done once per config."""
-        if config not in self.prepared:
-            try:
-                self.prepared[config] = self._prepare(config)
-            except CaseFailure as failure:
-                self.prepared[config] = failure
-        result = self.prepared[config]
-        if isinstance(result, CaseFailure):
-            raise CaseFailure(f"preparing {config}: {result}")
-        return result
-
     def _prepare(self, config: str):
+        """Export, re-seed the weights, compile (ConfigSuite.prepare runs it once per config)."""
         base = self.dir_for(config)
         exported = os.path.join(base, "model")
         self.lathe.check("export", os.path.join(CONFIG_DIR, config + ".yaml"), "-o", exported,

@@ -21,7 +21,6 @@ Usage: test_train.py --lathe PATH --check PATH --workdir DIR [-k NAME ...]
 """
 
 import os
-import shutil
 import subprocess
 import sys
 
@@ -32,9 +31,8 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 import lathe_ref  # noqa: E402
-from suite_runner import CaseFailure, run_suite  # noqa: E402
+from suite_runner import CONFIG_DIR, CaseFailure, ConfigSuite, run_suite  # noqa: E402
 
-CONFIG_DIR = os.path.join(HERE, "configs")
 REL_TOL = 1e-4
 ABS_FLOOR = 1e-3  # norm below which a tensor is compared absolutely (1e-7 error allowed)
 COMMAND_TIMEOUT_S = 300
@@ -126,33 +124,13 @@ def decays(name: str, weight: torch.Tensor) -> bool:
     return weight.dim() == 2 and not name.startswith("embed.")
 
 
-class Suite:
+class Suite(ConfigSuite):
     def __init__(self, lathe: str, check: str, workdir: str):
-        self.lathe, self.check, self.workdir = lathe, check, workdir
-        self.prepared = {}
-
-    def config_names(self):
-        return sorted(f[:-len(".yaml")] for f in os.listdir(CONFIG_DIR) if f.endswith(".yaml"))
-
-    def dir_for(self, *parts: str) -> str:
-        path = os.path.join(self.workdir, *parts)
-        shutil.rmtree(path, ignore_errors=True)
-        os.makedirs(path)
-        return path
-
-    def prepare(self, config: str):
-        """Export with re-seeded weights and compile --train; once per config."""
-        if config not in self.prepared:
-            try:
-                self.prepared[config] = self._prepare(config)
-            except CaseFailure as failure:
-                self.prepared[config] = failure
-        result = self.prepared[config]
-        if isinstance(result, CaseFailure):
-            raise CaseFailure(f"preparing {config}: {result}")
-        return result
+        super().__init__(workdir)
+        self.lathe, self.check = lathe, check
 
     def _prepare(self, config: str):
+        """Export with re-seeded weights and compile --train (run once per config by ConfigSuite.prepare)."""
         exported = os.path.join(self.dir_for(config), "model")
         call(self.lathe, "export", os.path.join(CONFIG_DIR, config + ".yaml"), "-o", exported, "--format", "lathe")
         model = lathe_ref.load_model(exported)

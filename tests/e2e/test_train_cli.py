@@ -20,7 +20,6 @@ Usage: test_train_cli.py --lathe PATH --workdir DIR [-k NAME ...]
 
 import argparse
 import json
-import math
 import os
 import shutil
 import struct
