@@ -6,7 +6,7 @@
 
 namespace lathe::fb {
 
-// 2: states and KV-cache kernels; 3: training kernels and state kinds.
-constexpr uint32_t kSchemaVersion = 3;
+// 2: states and KV-cache kernels; 3: training kernels and state kinds; 4: GPU programs.
+constexpr uint32_t kSchemaVersion = 4;
 
 }  // namespace lathe::fb

@@ -99,6 +99,17 @@ std::shared_ptr<const Artifact> Artifact::openMemory(const void* data, size_t si
   return std::shared_ptr<const Artifact>(new Artifact(std::move(storage)));
 }
 
+std::vector<std::string> targetList(const std::string& targets) {
+  std::vector<std::string> list;
+  size_t start = 0;
+  while (start <= targets.size()) {
+    const size_t comma = std::min(targets.find(',', start), targets.size());
+    if (comma > start) list.push_back(targets.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return list;
+}
+
 size_t Artifact::entryPointIndex(const std::string& name) const {
   const auto& entries = *root_->entry_points();
   std::string known;
@@ -108,6 +119,21 @@ size_t Artifact::entryPointIndex(const std::string& name) const {
     known += (known.empty() ? "" : ", ") + entry_name;
   }
   throw Error(LATHE_ERROR_NOT_FOUND, "no entry point '" + name + "' in the artifact (it has: " + known + ")");
+}
+
+bool Artifact::hasTarget(const std::string& target) const {
+  for (const std::string& name : targetList(root_->target()->str())) {
+    if (name == target) return true;
+  }
+  return false;
+}
+
+const fb::GpuProgram* Artifact::gpuProgram(const std::string& target) const {
+  if (root_->gpu_programs() == nullptr) return nullptr;
+  for (const fb::GpuProgram* program : *root_->gpu_programs()) {
+    if (program->target()->str() == target) return program;
+  }
+  return nullptr;
 }
 
 std::string Artifact::shapeString(const fb::TensorSpec& spec) {

@@ -37,6 +37,10 @@ public:
   Artifact& operator=(const Artifact&) = delete;
 
   const fb::Artifact& root() const { return *root_; }
+  /// Whether `target` ("cpu", "vulkan") is one the artifact was compiled for.
+  bool hasTarget(const std::string& target) const;
+  /// The code for GPU target `target`; null when the artifact has none.
+  const fb::GpuProgram* gpuProgram(const std::string& target) const;
   int64_t maxBatch() const { return root_->max_batch(); }
   int64_t maxSeq() const { return root_->max_seq(); }
   size_t entryPointCount() const { return root_->entry_points()->size(); }
@@ -62,6 +66,9 @@ private:
   ArtifactFacts facts_;
   std::shared_ptr<const tokenizer::Tokenizer> tokenizer_;
 };
+
+/// "cpu,vulkan" -> {"cpu", "vulkan"}.
+std::vector<std::string> targetList(const std::string& targets);
 
 /// Index of the input/output named `name` in `list`; throws LATHE_ERROR_NOT_FOUND naming `what` and the entry.
 size_t tensorIndex(const flatbuffers::Vector<flatbuffers::Offset<fb::TensorSpec>>& list, const std::string& name,

@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "Artifact.h"
 #include "Error.h"
 #include "KernelLayout.h"
 
@@ -67,10 +68,13 @@ private:
                                                std::to_string(kSchemaVersion) + "); rebuild the runtime");
     }
     if (version == 0) throw invalidArtifact("schema_version is missing (0)");
-    const std::string target = str(artifact_.target());
-    bool known_target = false;
-    for (const char* known : kKnownTargets) known_target |= target == known;
-    if (!known_target) throw invalidArtifact("unknown target '" + target + "' (known: cpu, vulkan, cuda)");
+    const std::vector<std::string> targets = targetList(str(artifact_.target()));
+    if (targets.empty()) throw invalidArtifact("the artifact names no target");
+    for (const std::string& target : targets) {
+      bool known_target = false;
+      for (const char* known : kKnownTargets) known_target |= target == known;
+      if (!known_target) throw invalidArtifact("unknown target '" + target + "' (known: cpu, vulkan, cuda)");
+    }
     max_batch_ = artifact_.max_batch();
     max_seq_ = artifact_.max_seq();
     if (max_batch_ < 1) throw invalidArtifact("max_batch is " + std::to_string(max_batch_) + "; must be >= 1");
@@ -81,7 +85,6 @@ private:
   }
 
   void checkWeights() {
-    const bool cpu = str(artifact_.target()) == "cpu";
     if (artifact_.weights() == nullptr) return;
     const auto& weights = *artifact_.weights();
     for (size_t i = 0; i < weights.size(); ++i) {
@@ -92,9 +95,9 @@ private:
       if (element_size == 0) {
         throw invalidArtifact(where + " has unknown dtype " + std::to_string(static_cast<int>(weight.dtype())));
       }
-      if (cpu && weight.dtype() != DType::F32) {
+      if (weight.dtype() != DType::F32) {
         throw invalidArtifact(where + " has dtype " + dtypeName(weight.dtype()) +
-                              "; the cpu target supports f32 weights only");
+                              "; weights are f32 on every target");
       }
       uint64_t bytes = element_size;
       for (int64_t extent : weightShape(weight)) {

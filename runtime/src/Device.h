@@ -12,6 +12,8 @@
 
 namespace lathe::runtime {
 
+class Artifact;
+
 /// Device memory. Only the device that made it knows what is inside.
 class Buffer {
 public:
@@ -43,7 +45,7 @@ struct Bindings {
 class Device {
 public:
   virtual ~Device() = default;
-  /// The artifact target this device runs: "cpu".
+  /// The artifact target this device runs: "cpu", "vulkan".
   virtual std::string kind() const = 0;
   /// 64-byte aligned, uninitialized. Throws Error(LATHE_ERROR_OUT_OF_MEMORY).
   virtual std::unique_ptr<Buffer> allocate(size_t bytes) = 0;
@@ -54,13 +56,14 @@ public:
   virtual void download(const Buffer& src, void* dst, size_t bytes) = 0;
   /// Sets every byte of `buffer` to zero.
   virtual void zero(Buffer& buffer);
-  /// `entry` must come from a verified artifact that outlives the result.
-  virtual std::unique_ptr<PreparedEntry> prepare(const fb::EntryPoint& entry) = 0;
+  /// Entry point `entry` of `artifact`, which outlives the result.
+  virtual std::unique_ptr<PreparedEntry> prepare(const Artifact& artifact, size_t entry) = 0;
   /// Runs every dispatch in order with the call's batch B and sequence T.
   virtual void run(const PreparedEntry& entry, const Bindings& bindings, int64_t B, int64_t T) = 0;
 };
 
-/// "cpu" (others, e.g. "cuda:0", are refused with "not available in this build").
+/// "cpu", "vulkan", "vulkan:N" or "vulkan:<name substring>" (others are refused
+/// with "not available in this build").
 std::unique_ptr<Device> createDevice(const std::string& spec);
 
 }  // namespace lathe::runtime

@@ -158,9 +158,10 @@ std::string inputWhere(const fb::EntryPoint& entry, const fb::TensorSpec& spec) 
 Session::Session(std::shared_ptr<const Artifact> artifact, const std::string& device_spec)
     : artifact_(std::move(artifact)), device_(createDevice(device_spec)) {
   const fb::Artifact& root = artifact_->root();
-  if (root.target()->str() != device_->kind()) {
+  if (!artifact_->hasTarget(device_->kind())) {
     throw Error(LATHE_ERROR_UNSUPPORTED, "the artifact was compiled for target '" + root.target()->str() +
-                                             "', but the session's device is '" + device_spec + "'");
+                                             "', but the session's device is '" + device_spec +
+                                             "' (compile with --target " + device_->kind() + ")");
   }
   if (root.weights() != nullptr) {
     for (const fb::Weight* weight : *root.weights()) {
@@ -174,7 +175,7 @@ Session::Session(std::shared_ptr<const Artifact> artifact, const std::string& de
     const fb::EntryPoint& entry = artifact_->entryPoint(e);
     EntryState& state = entries_[e];
     arena_bytes = std::max<uint64_t>(arena_bytes, entry.arena_bytes());
-    state.prepared = device_->prepare(entry);
+    state.prepared = device_->prepare(*artifact_, e);
     const size_t input_count = entry.inputs() ? entry.inputs()->size() : 0;
     for (size_t i = 0; i < input_count; ++i) state.inputs.push_back(device_->allocate(maxBytes(*entry.inputs()->Get(i), *artifact_)));
     state.input_shapes.resize(input_count);

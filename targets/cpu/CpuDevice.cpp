@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "Artifact.h"
 #include "Error.h"
 #include "KernelLayout.h"
 #include "kernels/Dropout.h"
@@ -96,7 +97,8 @@ public:
     if (buffer.bytes() > 0) std::memset(dataOf(&buffer), 0, buffer.bytes());
   }
 
-  std::unique_ptr<PreparedEntry> prepare(const fb::EntryPoint& entry) override {
+  std::unique_ptr<PreparedEntry> prepare(const Artifact& artifact, size_t entry_index) override {
+    const fb::EntryPoint& entry = artifact.entryPoint(entry_index);
     auto prepared = std::make_unique<CpuPreparedEntry>();
     for (const fb::Dispatch* dispatch : *entry.dispatches()) {
       prepared->dispatches.push_back({dispatch->kind(), copyStructs(dispatch->buffers()),
