@@ -13,6 +13,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev
   python3-torch python3-numpy python3-yaml libopenblas0-pthread
   libcairo2-dev zlib1g-dev fonts-dejavu-core
+  libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools spirv-tools glslang-tools
 )
 
 missing=()
