@@ -5,6 +5,7 @@
 
 #include "SchemaVersion.h"
 #include "artifact_generated.h"
+#include "lathe/codegen/gpu/GpuProgramWriter.h"
 #include "lathe/ir/KernelDialect.h"
 #include "lathe/passes/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -57,7 +58,11 @@ class EntryPointEncoder {
 public:
   EntryPointEncoder(fbs::FlatBufferBuilder& fbb, NamedBuffers& named) : fbb_(fbb), named_(named) {}
 
+  /// What GPU kernels are generated from: one shape per encoded dispatch.
+  const gpu::EntryDispatches& dispatchShapes() const { return shapes_; }
+
   fbs::Offset<fb::EntryPoint> encode(func::FuncOp fn) {
+    shapes_.entry = fn.getSymName().str();
     std::vector<fbs::Offset<fb::Dispatch>> dispatches;
     for (Operation& op : fn.getBody().front()) {
       if (auto param = dyn_cast<ir::ParamOp>(op)) { weightRef(param); continue; }
@@ -363,6 +368,9 @@ private:
     }
     std::vector<fb::Dim> dims;
     for (const auto& d : record->dims) dims.push_back(toDim(d));
+    shapes_.shapes.push_back({record->kind, gpu::operandElements(record->kind, refs.size(), record->ints),
+                              static_cast<int>(dims.size()), record->ints, static_cast<int>(record->floats.size())});
+    shapes_.names.push_back(kernelName(op));
     return fb::CreateDispatchDirect(fbb_, record->kind, &refs, &dims, &record->ints, &record->floats,
                                     kernelName(op).c_str());
   }
@@ -374,7 +382,17 @@ private:
 
   fbs::FlatBufferBuilder& fbb_;
   NamedBuffers& named_;
+  gpu::EntryDispatches shapes_;
 };
+
+/// "cpu,vulkan" -> {"cpu", "vulkan"}.
+std::vector<std::string> splitTargets(const std::string& targets) {
+  SmallVector<StringRef> names;
+  StringRef(targets).split(names, ',', /*MaxSplit=*/-1, /*KeepEmpty=*/false);
+  std::vector<std::string> list;
+  for (StringRef name : names) list.push_back(name.trim().str());
+  return list;
+}
 
 fbs::Offset<fb::Tokenizer> encodeTokenizer(fbs::FlatBufferBuilder& fbb, const TokenizerData& tokenizer) {
   std::vector<uint8_t> bytes;
@@ -397,12 +415,14 @@ std::vector<uint8_t> writeArtifact(ModuleOp module, const Weights& weights, cons
   fbs::FlatBufferBuilder fbb(1 << 20);
   NamedBuffers named;
   std::vector<fbs::Offset<fb::EntryPoint>> entry_points;
+  std::vector<gpu::EntryDispatches> dispatch_shapes;
   int64_t max_batch = 0, max_seq = 0;
   for (auto fn : module.getOps<func::FuncOp>()) {
     EntryPointEncoder encoder(fbb, named);
     auto entry = encoder.encode(fn);
     if (entry.IsNull()) return {};
     entry_points.push_back(entry);
+    dispatch_shapes.push_back(encoder.dispatchShapes());
     max_batch = std::max<int64_t>(max_batch, fn->getAttrOfType<IntegerAttr>(ir::kMaxBatchAttr).getInt());
     max_seq = std::max<int64_t>(max_seq, fn->getAttrOfType<IntegerAttr>(ir::kMaxSeqAttr).getInt());
   }
@@ -428,10 +448,22 @@ std::vector<uint8_t> writeArtifact(ModuleOp module, const Weights& weights, cons
     state_specs.push_back(fb::CreateTensorSpecDirect(fbb, state.name.c_str(), toDType(state.type.getElementType()),
                                                      &shape, state.kind, state.initial_weight));
   }
+  std::vector<fbs::Offset<fb::GpuProgram>> gpu_programs;
+  for (const std::string& target : splitTargets(options.target)) {
+    if (target == "cpu") continue;  // the cpu runs the dispatch list itself
+    std::string error;
+    auto program = gpu::writeGpuProgram(fbb, target, dispatch_shapes, error);
+    if (program.IsNull()) {
+      module.emitError("target ") << target << ": " << error;
+      return {};
+    }
+    gpu_programs.push_back(program);
+  }
   auto artifact = fb::CreateArtifactDirect(fbb, fb::kSchemaVersion, "lathe 0.1", options.target.c_str(),
                                            options.model_json.c_str(), max_batch, max_seq, &entry_points,
                                            &weight_tables, tokenizer,
-                                           named.states.empty() ? nullptr : &state_specs);
+                                           named.states.empty() ? nullptr : &state_specs,
+                                           gpu_programs.empty() ? nullptr : &gpu_programs);
   fb::FinishArtifactBuffer(fbb, artifact);
   return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
 }

@@ -1,4 +1,4 @@
-// lathe compile MODEL --target cpu [--tokenizer DIR] -o model.lathe
+// lathe compile MODEL [--target cpu,vulkan] [--tokenizer DIR] -o model.lathe
 #include "Commands.h"
 
 #include "lathe/codegen/ArtifactWriter.h"
@@ -78,9 +78,21 @@ void dumpIR(mlir::ModuleOp module, const std::string& path) {
   writeFileAtomically(path, reinterpret_cast<const uint8_t*>(text.data()), text.size());
 }
 
+/// `targets` is a comma-separated list of cpu and vulkan.
+void checkTargets(const std::string& targets) {
+  std::stringstream list(targets);
+  std::string target;
+  bool any = false;
+  while (std::getline(list, target, ',')) {
+    if (target != "cpu" && target != "vulkan")
+      throw std::runtime_error("--target: '" + target + "' is not supported (supported: cpu, vulkan, e.g. cpu,vulkan)");
+    any = true;
+  }
+  if (!any) throw std::runtime_error("--target names no target");
+}
+
 std::vector<uint8_t> compileToBytes(const CompileOptions& options, int64_t* max_seq_out) {
-  if (options.target != "cpu")
-    throw std::runtime_error("target '" + options.target + "' is not supported yet (supported: cpu)");
+  checkTargets(options.target);
   Model model = loadModel(options.model, options.seed);
   int64_t max_seq = options.max_seq ? options.max_seq : model.spec.context_length;
   if (options.max_batch < 1) throw std::runtime_error("--max-batch must be at least 1");
@@ -158,7 +170,8 @@ void addCompileCommand(CLI::App& app) {
   cmd->add_option("model", options->model,
                    "Lathe model file (.yaml), Lathe directory, or Hugging Face directory")->required();
   cmd->add_option("-o,--output", options->output, "artifact to write")->capture_default_str();
-  cmd->add_option("--target", options->target, "cpu")->capture_default_str();
+  cmd->add_option("--target", options->target,
+                  "targets to generate code for, comma-separated: cpu, vulkan (e.g. cpu,vulkan)")->capture_default_str();
   cmd->add_option("--max-batch", options->max_batch, "largest batch the artifact accepts")->capture_default_str();
   cmd->add_option("--max-seq", options->max_seq, "longest sequence the artifact accepts (default: context length)");
   cmd->add_flag("--infer,!--no-infer", options->infer,

@@ -1,0 +1,150 @@
+// A thin layer over mlir::OpBuilder for writing GPU kernels (gpu.func bodies
+// of arith/scf/memref/math ops) that read like the algorithm. Kernels written
+// with it are lowered per target (SPIR-V for Vulkan, NVVM for CUDA): see
+// GpuKernels.h.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Builders.h"
+
+namespace lathe::codegen::gpu {
+
+class KernelBuilder;
+
+/// A scalar: index (sizes, offsets), i32, f32 or i1. Operators pick the
+/// integer or float op from the type.
+struct V {
+  mlir::Value value;
+  KernelBuilder* k = nullptr;
+  operator mlir::Value() const { return value; }
+  bool isFloat() const;
+};
+
+V operator+(V a, V b);
+V operator-(V a, V b);
+V operator*(V a, V b);
+V operator/(V a, V b);  // floats; unsigned division for indices
+V operator%(V a, V b);  // unsigned remainder for indices
+V operator<(V a, V b);
+V operator<=(V a, V b);
+V operator>(V a, V b);
+V operator>=(V a, V b);
+V operator==(V a, V b);
+V operator!=(V a, V b);
+V operator&&(V a, V b);
+V operator||(V a, V b);
+V operator-(V a);
+V operator+(V a, double b);
+V operator*(V a, double b);
+V operator-(V a, double b);
+V operator+(V a, int64_t b);
+V operator*(V a, int64_t b);
+V operator-(V a, int64_t b);
+V operator/(V a, int64_t b);
+V operator%(V a, int64_t b);
+V operator<(V a, int64_t b);
+V operator==(V a, int64_t b);
+V operator!=(V a, int64_t b);
+
+/// Where operand i of a dispatch lives in the kernel: a flat memref<?xT>.
+enum class Element { F32, I32 };
+
+class KernelBuilder {
+public:
+  /// Builds into `fn`, whose arguments are the operands then the parameter
+  /// block (`dims` words, then `ints`, then `floats`; runtime/schema/artifact.fbs).
+  KernelBuilder(mlir::OpBuilder& builder, mlir::gpu::GPUFuncOp fn, int dim_count, int int_count);
+
+  mlir::OpBuilder& builder() { return b_; }
+  mlir::Location loc() const { return loc_; }
+
+  V index(int64_t value);
+  V f32(double value);
+  V boolean(bool value);
+
+  /// Operand `i` (a memref<?xf32> or memref<?xi32>).
+  mlir::Value operand(int i);
+  /// Dispatch dim `i` as an index, int param `i` as an index, float param `i` as f32.
+  V dim(int i);
+  V intParam(int i);
+  V floatParam(int i);
+  /// Word `i` of the parameter block as an index.
+  V paramWord(int i);
+
+  V load(mlir::Value memref, V index);
+  void store(V value, mlir::Value memref, V index);
+
+  V threadId(int axis = 0);
+  V blockId(int axis = 0);
+  V blockDim(int axis = 0);
+  V gridDim(int axis = 0);
+  V laneId();
+  V subgroupId();
+  V subgroupCount();
+
+  /// for (i = lo; i < hi; i += step) body(i)
+  void loop(V lo, V hi, V step, const std::function<void(V)>& body);
+  /// The same with loop-carried values: body(i, carried) returns the next ones.
+  std::vector<V> loop(V lo, V hi, V step, const std::vector<V>& init,
+                      const std::function<std::vector<V>(V, const std::vector<V>&)>& body);
+  void when(V condition, const std::function<void()>& body);
+  V select(V condition, V a, V b);
+  V min(V a, V b);
+  V max(V a, V b);
+
+  /// A workgroup-shared array of `elements` f32 (or i32).
+  mlir::Value shared(int64_t elements, Element element = Element::F32);
+  void barrier();
+
+  /// Reductions across the subgroup / the whole workgroup (every invocation
+  /// gets the result). `scratch` is a shared array with room for one value
+  /// per subgroup (see kMaxSubgroups); the workgroup versions contain barriers,
+  /// so every invocation of the workgroup must reach them.
+  V subgroupSum(V x);
+  V subgroupMax(V x);
+  V workgroupSum(V x, mlir::Value scratch);
+  V workgroupMax(V x, mlir::Value scratch);
+  static constexpr int64_t kMaxSubgroups = 64;
+
+  V exp(V x);
+  V log(V x);
+  V sqrt(V x);
+  V rsqrt(V x);
+  V tanh(V x);
+  V erf(V x);
+  V abs(V x);
+  V sin(V x);
+  V cos(V x);
+  V pow(V x, V y);
+  V toFloat(V integer);
+  V toIndex(V integer_or_i32);
+  V toI32(V index);
+  V bitsToFloat(V i32);
+  V floatToBits(V f32);
+  V shiftLeft(V a, int64_t bits);
+  V shiftRight(V a, int64_t bits);  // logical
+  V bitXor(V a, V b);
+  V bitAnd(V a, V b);
+  V bitOr(V a, V b);
+  V i32(int64_t value);
+  V i64(int64_t value);
+  /// Zero-extends an i32 / converts an index to i64 (for 64-bit hashing).
+  V toI64(V value);
+
+  V wrap(mlir::Value value) { return V{value, this}; }
+
+private:
+  V workgroupReduce(V x, mlir::Value scratch, bool max);
+
+  mlir::OpBuilder& b_;
+  mlir::Location loc_;
+  mlir::gpu::GPUFuncOp fn_;
+  int dim_count_;
+  int int_count_;
+};
+
+}  // namespace lathe::codegen::gpu

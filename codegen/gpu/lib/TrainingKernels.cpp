@@ -1,0 +1,7 @@
+#include "lathe/codegen/gpu/GpuKernels.h"
+
+namespace lathe::codegen::gpu {
+
+KernelPlan planTrainingKernel(const DispatchShape&, const GpuLimits&) { return {}; }
+
+}  // namespace lathe::codegen::gpu
