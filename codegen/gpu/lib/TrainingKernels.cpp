@@ -185,8 +185,7 @@ void positionsGrad(KernelBuilder& k) {
 
 // ---------------------------------------------------------------- normalization
 
-/// Per-row input gradient of a norm over (rows, C): for each row this
-/// workgroup owns, partial sums per invocation, then `write(r, c)`.
+/// terms(r, c): the values that row r adds to column c of each output.
 using RowTerms = std::function<std::vector<V>(V r, V c)>;
 
 /// Column sums over (rows, C) for parameter gradients: out_s[c] = sum over r of
