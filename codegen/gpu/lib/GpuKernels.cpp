@@ -37,7 +37,10 @@ OwningOpRef<ModuleOp> buildKernelModule(MLIRContext& context, const DispatchShap
   b.setInsertionPointToStart(gpu_module.getBody());
 
   SmallVector<Type> arguments;
-  for (Element element : shape.operands) {
+  // GradNorm runs as one launch per gradient with bindings (hyper, norm, g_i) (artifact.fbs).
+  const std::vector<Element> bound =
+      shape.kind == fb::KernelKind::GradNorm ? std::vector<Element>(3, Element::F32) : shape.operands;
+  for (Element element : bound) {
     Type type = element == Element::F32 ? Type(b.getF32Type()) : Type(b.getI32Type());
     arguments.push_back(MemRefType::get({ShapedType::kDynamic}, type));
   }

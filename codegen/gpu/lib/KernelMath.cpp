@@ -18,6 +18,38 @@ V activate(KernelBuilder& k, int64_t act, V x) {
   }
 }
 
+V normalCdf(KernelBuilder& k, V x) {
+  // erfc(z), z = |x| / sqrt2 >= 0: t exp(-z^2 + P(t)), t = 1 / (1 + z/2) (Numerical Recipes' erfcc).
+  V z = k.abs(x) * 0.7071067811865476;
+  V t = k.f32(1.0) / (z * 0.5 + k.f32(1.0));
+  const double coefficients[] = {0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807,
+                                 -0.18628806, 0.09678418,  0.37409196, 1.00002368,  -1.26551223};
+  V poly = k.f32(coefficients[0]);
+  for (size_t i = 1; i < sizeof(coefficients) / sizeof(coefficients[0]); ++i) poly = poly * t + k.f32(coefficients[i]);
+  V erfc_abs = t * k.exp(poly - x * x * 0.5);
+  return k.select(x >= k.f32(0.0), k.f32(2.0) - erfc_abs, erfc_abs) * 0.5;
+}
+
+V activationDerivative(KernelBuilder& k, int64_t act, V x) {
+  switch (act) {
+    case 1:  // Phi(x) + x phi(x)
+      return normalCdf(k, x) + x * k.exp(x * x * -0.5) * 0.3989422804014327;
+    case 2: {
+      // d/dx [x s], s = sigmoid(2u): s + 2 x s (1 - s) u', with 1 - s = sigmoid(-2u).
+      V u = (x + x * x * x * 0.044715) * 0.7978845608028654;
+      V du = (x * x * (3.0 * 0.044715) + k.f32(1.0)) * 0.7978845608028654;
+      V s = sigmoid(k, u * 2.0);
+      return s + x * s * sigmoid(k, u * -2.0) * du * 2.0;
+    }
+    case 3: return k.select(x > k.f32(0.0), k.f32(1.0), k.f32(0.0));
+    case 4: {
+      V s = sigmoid(k, x);
+      return s + x * s * sigmoid(k, -x);
+    }
+    default: return k.f32(1.0);
+  }
+}
+
 void forEachElement(KernelBuilder& k, V n, const std::function<void(V)>& body) {
   V start = k.blockId() * static_cast<int64_t>(kLinearWorkgroup) + k.threadId();
   V stride = k.gridDim() * static_cast<int64_t>(kLinearWorkgroup);

@@ -12,6 +12,11 @@ namespace lathe::codegen::gpu {
 /// 2 gelu_tanh, 3 relu, 4 silu.
 V activate(KernelBuilder& k, int64_t act, V x);
 V sigmoid(KernelBuilder& k, V x);
+/// act'(x), the derivatives of targets/cpu/kernels TrainingImpl.inc (relu'(0) = 0).
+V activationDerivative(KernelBuilder& k, int64_t act, V x);
+/// Phi(x), the standard normal CDF, from erfc so that the tail x << 0 keeps its
+/// relative accuracy (the CPU's vnormalCdf without its x^2 rounding correction).
+V normalCdf(KernelBuilder& k, V x);
 
 /// Invocations per workgroup of one-dimensional kernels.
 constexpr uint32_t kLinearWorkgroup = 256;

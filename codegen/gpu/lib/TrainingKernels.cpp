@@ -1,7 +1,432 @@
+// The training step's kernels: fused softmax cross-entropy, parameter
+// gradients (embedding, positions, norms), elementwise backward passes (rope,
+// activations, swiglu), dropout, and the optimizer (gradient norm, AdamW).
+// Semantics: targets/cpu/kernels/TrainingKernels.h, TrainingImpl.inc, Dropout.*.
+//
+// No float atomics: every output element has exactly one owner invocation and
+// every sum runs in a fixed order, so results are identical from run to run.
+#include <limits>
+
+#include "KernelMath.h"
 #include "lathe/codegen/gpu/GpuKernels.h"
 
 namespace lathe::codegen::gpu {
 
-KernelPlan planTrainingKernel(const DispatchShape&, const GpuLimits&) { return {}; }
+namespace {
+
+using fb::KernelKind;
+
+const char* const kActNames[] = {"none", "gelu", "gelu_tanh", "relu", "silu"};
+
+/// Row-reduction kernels (norms). At most kMaxSubgroups subgroups per
+/// workgroup for the workgroup reductions: 8-wide subgroups (lavapipe) allow 512.
+constexpr uint32_t kRowWorkgroup = 256;
+/// Kernels where one workgroup streams a lot of memory (cross-entropy, grad norm).
+constexpr uint32_t kWideWorkgroup = 512;
+
+/// Column sums of the norm gradients: a workgroup owns kSumColumns columns and
+/// splits the rows over kSumLanes lanes (kSumColumns * kSumLanes = kRowWorkgroup).
+constexpr int64_t kSumColumns = 16;
+constexpr int64_t kSumLanes = 16;
+/// Each lane flushes a partial sum every kSumBlock of its rows, which keeps the
+/// rounding error near (kSumBlock + rows / kSumBlock) ulps, like the CPU's blocks.
+constexpr int64_t kSumBlock = 32;
+
+/// EmbeddingGrad: vocabulary ids per bucket of the second grid axis.
+constexpr uint32_t kIdsPerBucket = 512;
+
+/// One invocation per element of dim 0 (n).
+KernelPlan elementPlan(std::string name, std::function<void(KernelBuilder&)> body) {
+  KernelPlan plan;
+  plan.name = std::move(name);
+  plan.workgroup = {kLinearWorkgroup, 1, 1};
+  plan.grid[0] = {{0}, kLinearWorkgroup, /*stride_loop=*/true};
+  plan.body = std::move(body);
+  return plan;
+}
+
+/// A workgroup per row of dim 0 (rows), looping when the grid is capped.
+KernelPlan rowPlan(std::string name, std::function<void(KernelBuilder&)> body) {
+  KernelPlan plan;
+  plan.name = std::move(name);
+  plan.workgroup = {kRowWorkgroup, 1, 1};
+  plan.grid[0] = {{0}, 1, /*stride_loop=*/true};
+  plan.shared_bytes = (KernelBuilder::kMaxSubgroups + 2 * kSumColumns * kSumLanes) * 4;
+  plan.body = std::move(body);
+  return plan;
+}
+
+/// One workgroup for the whole dispatch.
+KernelPlan singleWorkgroupPlan(std::string name, std::function<void(KernelBuilder&)> body) {
+  KernelPlan plan;
+  plan.name = std::move(name);
+  plan.workgroup = {kWideWorkgroup, 1, 1};
+  plan.shared_bytes = KernelBuilder::kMaxSubgroups * 4;
+  plan.body = std::move(body);
+  return plan;
+}
+
+/// Sums over i in [lo, hi) step `step` of each of the `count` values of
+/// terms(i), flushed into the totals every kSumBlock terms.
+std::vector<V> blockedSums(KernelBuilder& k, V lo, V hi, V step, size_t count,
+                           const std::function<std::vector<V>(V)>& terms) {
+  const std::vector<V> zeros(count, k.f32(0.0));
+  V block_span = step * static_cast<int64_t>(kSumBlock);
+  return k.loop(lo, hi, block_span, zeros, [&](V block, const std::vector<V>& totals) {
+    V block_end = k.min(block + block_span, hi);
+    std::vector<V> partials = k.loop(block, block_end, step, zeros, [&](V i, const std::vector<V>& acc) {
+      std::vector<V> next = terms(i);
+      for (size_t s = 0; s < count; ++s) next[s] = acc[s] + next[s];
+      return next;
+    });
+    std::vector<V> next = totals;
+    for (size_t s = 0; s < count; ++s) next[s] = next[s] + partials[s];
+    return next;
+  });
+}
+
+// ---------------------------------------------------------------- cross-entropy
+
+// bufs: logits (rows,V) [rw when grad], targets (rows) i32, loss (1), token_stats;
+// dims: rows, V, 2; ints: ignore_index. token_stats holds losses (rows) then lse (rows), as on the cpu.
+//
+// loss is the mean over all unmasked rows and the gradient's scale is 1/count,
+// so the whole dispatch needs cross-row sums; without a cross-workgroup
+// synchronization this is one workgroup that walks the rows in order and
+// spreads each row's softmax over V across its invocations. A row: one pass
+// for an online (max, sum of exp) per invocation, combined by workgroup
+// reductions; for the gradient one more pass writes
+// (exp(x - max) * grad_scale / sum - onehot * grad_scale) in place.
+void crossEntropy(KernelBuilder& k, bool with_grad) {
+  V rows = k.dim(0), vocab = k.dim(1);
+  mlir::Value logits = k.operand(0), targets = k.operand(1), loss = k.operand(2), stats = k.operand(3);
+  mlir::Value scratch = k.shared(KernelBuilder::kMaxSubgroups);
+  V tid = k.threadId(), width = k.index(kWideWorkgroup);
+  V zero = k.f32(0.0);
+
+  // A target outside [0, V) is refused by the runtime before the dispatch;
+  // here it only must not index out of bounds, so it counts as masked.
+  V ignore = k.intParam(0);
+  auto counted = [&](V target) {
+    return target != ignore && target >= k.index(0) && target < vocab;
+  };
+  V my_count = k.loop(tid, rows, width, {zero}, [&](V r, const std::vector<V>& acc) {
+    return std::vector<V>{acc[0] + k.select(counted(k.toIndex(k.load(targets, r))), k.f32(1.0), zero)};
+  })[0];
+  V count = k.workgroupSum(my_count, scratch);
+  V grad_scale = k.select(count > zero, k.f32(1.0) / k.max(count, k.f32(1.0)), zero);
+
+  // Invocation r % width keeps row r's loss: a blocked sum, added up at the end.
+  V my_losses = k.loop(k.index(0), rows, k.index(1), {zero}, [&](V r, const std::vector<V>& acc) {
+    V base = r * vocab;  // row r of (rows, V)
+    V target = k.toIndex(k.load(targets, r));
+    V is_counted = counted(target);
+    // Read before any invocation can overwrite the row (the reductions below hold barriers).
+    V target_logit = k.load(logits, base + k.select(is_counted, target, k.index(0)));
+    V first = k.load(logits, base);  // a finite start for the online max: no infinities
+    std::vector<V> online = k.loop(tid, vocab, width, {first, zero}, [&](V i, const std::vector<V>& ms) {
+      V x = k.load(logits, base + i);
+      V m = k.max(ms[0], x);
+      return std::vector<V>{m, ms[1] * k.exp(ms[0] - m) + k.exp(x - m)};
+    });
+    V row_max = k.workgroupMax(online[0], scratch);
+    V sum = k.workgroupSum(online[1] * k.exp(online[0] - row_max), scratch);
+    V log_sum = k.log(sum);
+    V row_loss = k.select(is_counted, log_sum - (target_logit - row_max), zero);
+    k.when(tid == k.index(0), [&] {
+      k.store(row_loss, stats, r);
+      k.store(row_max + log_sum, stats, rows + r);
+    });
+    if (with_grad) {
+      V scale = k.select(is_counted, grad_scale / sum, zero);
+      k.loop(tid, vocab, width, [&](V i) {
+        V p = k.exp(k.load(logits, base + i) - row_max) * scale;
+        k.store(k.select(is_counted && i == target, p - grad_scale, p), logits, base + i);
+      });
+    }
+    return std::vector<V>{acc[0] + k.select(r % width == tid, row_loss, zero)};
+  })[0];
+  V total = k.workgroupSum(my_losses, scratch);
+  k.when(tid == k.index(0), [&] { k.store(k.select(count > zero, total / k.max(count, k.f32(1.0)), zero), loss, k.index(0)); });
+}
+
+// ---------------------------------------------------------------- embeddings
+
+// bufs: dtable (rw, V x C), dY (rows, C), ids (rows) i32; dims: rows, C, V.
+// dtable[ids[r]][c] += dY[r][c]. Invocations own columns (grid axis 0) and
+// vocabulary buckets id % buckets (axis 1); each walks the rows in order, so a
+// table element receives its rows in the cpu's order and has one writer.
+void embeddingGrad(KernelBuilder& k) {
+  V rows = k.dim(0), C = k.dim(1), vocab = k.dim(2);
+  mlir::Value dtable = k.operand(0), dy = k.operand(1), ids = k.operand(2);
+  V buckets = k.gridDim(1), bucket = k.blockId(1);
+  forEachElement(k, C, [&](V c) {
+    k.loop(k.index(0), rows, k.index(1), [&](V r) {
+      V id = k.toIndex(k.load(ids, r));
+      k.when(id >= k.index(0) && id < vocab && id % buckets == bucket, [&] {
+        V at = id * C + c;
+        k.store(k.load(dtable, at) + k.load(dy, r * C + c), dtable, at);
+      });
+    });
+  });
+}
+
+// bufs: dpos (rw, P x C), dY (B, T, C); dims: B, T, C, P. dpos[t][c] += sum over b of dY[b][t][c].
+void positionsGrad(KernelBuilder& k) {
+  V B = k.dim(0), T = k.dim(1), C = k.dim(2);
+  mlir::Value dpos = k.operand(0), dy = k.operand(1);
+  forEachElement(k, T * C, [&](V i) {  // i = t * C + c
+    V sum = k.loop(k.index(0), B, k.index(1), {k.f32(0.0)}, [&](V b, const std::vector<V>& acc) {
+      return std::vector<V>{acc[0] + k.load(dy, b * T * C + i)};
+    })[0];
+    k.store(k.load(dpos, i) + sum, dpos, i);
+  });
+}
+
+// ---------------------------------------------------------------- normalization
+
+/// terms(r, c): the values that row r adds to column c of each output.
+using RowTerms = std::function<std::vector<V>(V r, V c)>;
+
+/// Column sums over (rows, C) for parameter gradients: out_s[c] = sum over r of
+/// terms(r, c)[s], written (=). Workgroup j owns columns [16j, 16j + 16); its 16
+/// lanes take every 16th row; lane partials are then added in lane order.
+void columnSums(KernelBuilder& k, V rows, V C, const std::vector<mlir::Value>& outs, const RowTerms& terms) {
+  std::vector<mlir::Value> partials;
+  for (size_t s = 0; s < outs.size(); ++s) partials.push_back(k.shared(kSumColumns * kSumLanes));
+  V tid = k.threadId();
+  V column_in_block = tid % kSumColumns, lane = tid / kSumColumns;
+  V blocks = (C + (kSumColumns - 1)) / kSumColumns;
+  k.loop(k.blockId(), blocks, k.gridDim(), [&](V block) {
+    V c = block * kSumColumns + column_in_block;
+    V valid = c < C;
+    V safe_c = k.select(valid, c, k.index(0));
+    std::vector<V> sums = blockedSums(k, lane, rows, k.index(kSumLanes), outs.size(), [&](V r) { return terms(r, safe_c); });
+    for (size_t s = 0; s < outs.size(); ++s) k.store(sums[s], partials[s], tid);
+    k.barrier();
+    k.when(lane == k.index(0) && valid, [&] {
+      for (size_t s = 0; s < outs.size(); ++s) {
+        V total = k.loop(k.index(0), k.index(kSumLanes), k.index(1), {k.f32(0.0)}, [&](V l, const std::vector<V>& acc) {
+          return std::vector<V>{acc[0] + k.load(partials[s], l * kSumColumns + column_in_block)};
+        })[0];
+        k.store(total, outs[s], c);
+      }
+    });
+    k.barrier();  // the partials are rewritten by the next block
+  });
+}
+
+// bufs: dy, x, w, mean, rstd, dx, dw, db; dims: rows, C. With g = dy * w and
+// xhat = (x - mean) * rstd: dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),
+// dw = sum over rows of dy * xhat, db = sum of dy (all written: the cpu zeroes
+// them before accumulating).
+void layerNormGrad(KernelBuilder& k) {
+  V rows = k.dim(0), C = k.dim(1);
+  mlir::Value dy = k.operand(0), x = k.operand(1), w = k.operand(2), mean = k.operand(3), rstd = k.operand(4);
+  mlir::Value dx = k.operand(5), dw = k.operand(6), db = k.operand(7);
+  mlir::Value scratch = k.shared(KernelBuilder::kMaxSubgroups);
+  V tid = k.threadId(), width = k.index(kRowWorkgroup), Cf = k.toFloat(C);
+  k.loop(k.blockId(), rows, k.gridDim(), [&](V r) {
+    V base = r * C;  // row r of (rows, C)
+    V mu = k.load(mean, r), rs = k.load(rstd, r);
+    std::vector<V> sums = k.loop(tid, C, width, {k.f32(0.0), k.f32(0.0)}, [&](V c, const std::vector<V>& acc) {
+      V g = k.load(dy, base + c) * k.load(w, c);
+      return std::vector<V>{acc[0] + g, acc[1] + g * ((k.load(x, base + c) - mu) * rs)};
+    });
+    V mean_g = k.workgroupSum(sums[0], scratch) / Cf;
+    V mean_gx = k.workgroupSum(sums[1], scratch) / Cf;
+    k.loop(tid, C, width, [&](V c) {
+      V g = k.load(dy, base + c) * k.load(w, c);
+      V xhat = (k.load(x, base + c) - mu) * rs;
+      k.store((g - mean_g - xhat * mean_gx) * rs, dx, base + c);
+    });
+  });
+  columnSums(k, rows, C, {dw, db}, [&](V r, V c) {
+    V d = k.load(dy, r * C + c);
+    return std::vector<V>{d * ((k.load(x, r * C + c) - k.load(mean, r)) * k.load(rstd, r)), d};
+  });
+}
+
+// bufs: dy, x, w, rstd, dx, dw; dims: rows, C. With g = dy * w:
+// dx = rstd * g - rstd^3 * x * mean(g * x), dw = sum over rows of dy * x * rstd.
+void rmsNormGrad(KernelBuilder& k) {
+  V rows = k.dim(0), C = k.dim(1);
+  mlir::Value dy = k.operand(0), x = k.operand(1), w = k.operand(2), rstd = k.operand(3);
+  mlir::Value dx = k.operand(4), dw = k.operand(5);
+  mlir::Value scratch = k.shared(KernelBuilder::kMaxSubgroups);
+  V tid = k.threadId(), width = k.index(kRowWorkgroup), Cf = k.toFloat(C);
+  k.loop(k.blockId(), rows, k.gridDim(), [&](V r) {
+    V base = r * C;  // row r of (rows, C)
+    V rs = k.load(rstd, r);
+    V sum_gx = k.loop(tid, C, width, {k.f32(0.0)}, [&](V c, const std::vector<V>& acc) {
+      return std::vector<V>{acc[0] + k.load(dy, base + c) * k.load(w, c) * k.load(x, base + c)};
+    })[0];
+    V coef = rs * rs * rs * k.workgroupSum(sum_gx, scratch) / Cf;
+    k.loop(tid, C, width, [&](V c) {
+      V g = k.load(dy, base + c) * k.load(w, c);
+      k.store(g * rs - k.load(x, base + c) * coef, dx, base + c);
+    });
+  });
+  columnSums(k, rows, C, {dw}, [&](V r, V c) {
+    return std::vector<V>{k.load(dy, r * C + c) * k.load(x, r * C + c) * k.load(rstd, r)};
+  });
+}
+
+// ---------------------------------------------------------------- elementwise
+
+// bufs: dx (in place, B x T x H x D); dims: B, T, H, D; floats: theta.
+// The rotation by -angle of each pair (i, i + D/2): one invocation per pair.
+void ropeGrad(KernelBuilder& k) {
+  V T = k.dim(1), H = k.dim(2), D = k.dim(3);
+  mlir::Value dx = k.operand(0);
+  V half = D / 2;
+  V theta = k.floatParam(0);
+  forEachElement(k, k.dim(0) * T * H * half, [&](V pair) {
+    V i = pair % half, row = pair / half;  // row = (b * T + t) * H + h
+    V t = (row / H) % T;
+    V inv_freq = k.pow(theta, k.toFloat(i) * -2.0 / k.toFloat(D));
+    V angle = k.toFloat(t) * inv_freq;
+    V c = k.cos(angle), s = k.sin(angle);
+    V at1 = row * D + i, at2 = at1 + half;
+    V x1 = k.load(dx, at1), x2 = k.load(dx, at2);
+    k.store(x1 * c + x2 * s, dx, at1);
+    k.store(x2 * c - x1 * s, dx, at2);
+  });
+}
+
+// splitmix64's finalizer on an i64 (wrapping arithmetic).
+V splitmix64(KernelBuilder& k, V x) {
+  x = x + k.i64(static_cast<int64_t>(0x9E3779B97F4A7C15ull));
+  x = k.bitXor(x, k.shiftRight(x, 30)) * k.i64(static_cast<int64_t>(0xBF58476D1CE4E5B9ull));
+  x = k.bitXor(x, k.shiftRight(x, 27)) * k.i64(static_cast<int64_t>(0x94D049BB133111EBull));
+  return k.bitXor(x, k.shiftRight(x, 31));
+}
+
+// bufs: x, rng (2) i32 [seed, step], y; dims: n; ints: stream (>= 0); floats: p.
+// y[i] = x[i] / (1 - p) iff the top 24 bits of splitmix64(key + i) >= ceil(p 2^24)
+// (lathe::cpu::DropoutMask); those bits are an integer, so comparing with
+// p 2^24 (exact in f32) is the same test.
+void dropout(KernelBuilder& k) {
+  mlir::Value x = k.operand(0), rng = k.operand(1), y = k.operand(2);
+  V seed = k.toI64(k.load(rng, k.index(0))), step = k.toI64(k.load(rng, k.index(1)));
+  V key = splitmix64(k, k.bitXor(splitmix64(k, k.bitOr(k.shiftLeft(seed, 32), step)), k.toI64(k.intParam(0))));
+  V p = k.floatParam(0);
+  V threshold = p * 16777216.0;
+  V scale = k.f32(1.0) / (k.f32(1.0) - p);
+  forEachElement(k, k.dim(0), [&](V i) {
+    V draw = k.toFloat(k.toI32(k.shiftRight(splitmix64(k, key + k.toI64(i)), 40)));
+    k.store(k.select(draw >= threshold, k.load(x, i) * scale, k.f32(0.0)), y, i);
+  });
+}
+
+// ---------------------------------------------------------------- optimizer
+
+// hyper = [lr, beta1, beta2, eps, weight_decay, clip, grad_scale, step] (CpuDevice::adamw).
+enum Hyper { kLr, kBeta1, kBeta2, kEps, kWeightDecay, kClip, kGradScale, kStep };
+
+// bufs: param, grad (cleared), m, v, hyper (8), norm (1); dims: n; ints: decay.
+// torch.optim.AdamW with g = grad * grad_scale * clip_scale (lathe::cpu::adamw).
+void adamw(KernelBuilder& k, bool decay) {
+  mlir::Value param = k.operand(0), grad = k.operand(1), m = k.operand(2), v = k.operand(3);
+  mlir::Value hyper = k.operand(4), norm_buffer = k.operand(5);
+  auto h = [&](Hyper i) { return k.load(hyper, k.index(i)); };
+  V one = k.f32(1.0);
+  V lr = h(kLr), beta1 = h(kBeta1), beta2 = h(kBeta2), eps = h(kEps), clip = h(kClip), step = h(kStep);
+  V norm = k.load(norm_buffer, k.index(0));
+  V clip_scale = k.select(clip > k.f32(0.0) && norm > clip, clip / (norm + k.f32(1e-6)), one);
+  V grad_scale = h(kGradScale) * clip_scale;
+  V param_scale = decay ? one - lr * h(kWeightDecay) : one;
+  V step_size = lr / (one - k.pow(beta1, step));
+  V inv_bias2_sqrt = one / k.sqrt(one - k.pow(beta2, step));
+  forEachElement(k, k.dim(0), [&](V i) {
+    V g = k.load(grad, i) * grad_scale;
+    V m_next = k.load(m, i) * beta1 + (one - beta1) * g;
+    V v_next = k.load(v, i) * beta2 + (one - beta2) * g * g;
+    V p = k.load(param, i) * param_scale;
+    p = p - step_size * m_next / (k.sqrt(v_next) * inv_bias2_sqrt + eps);
+    k.store(m_next, m, i);
+    k.store(v_next, v, i);
+    k.store(p, param, i);
+    k.store(k.f32(0.0), grad, i);
+  });
+}
+
+// One launch per gradient g_i: bindings (hyper, norm, g_i), parameter block
+// [n_i, i, count]. Launch 0 writes norm = sum of g_0^2, the next ones add
+// theirs, and the last one turns the sum into sqrt(sum) * |grad_scale|. One
+// workgroup per launch: the running sum lives in norm[0], which has one writer.
+void gradNorm(KernelBuilder& k) {
+  mlir::Value hyper = k.operand(0), norm = k.operand(1), g = k.operand(2);
+  V n = k.paramWord(0), which = k.paramWord(1), count = k.paramWord(2);
+  mlir::Value scratch = k.shared(KernelBuilder::kMaxSubgroups);
+  V tid = k.threadId();
+  V mine = blockedSums(k, tid, n, k.index(kWideWorkgroup), 1, [&](V i) {
+    V x = k.load(g, i);
+    return std::vector<V>{x * x};
+  })[0];
+  V sum = k.workgroupSum(mine, scratch);
+  k.when(tid == k.index(0), [&] {
+    V previous = k.select(which == k.index(0), k.f32(0.0), k.load(norm, k.index(0)));
+    V total = previous + sum;
+    V finished = k.sqrt(total) * k.abs(k.load(hyper, k.index(kGradScale)));
+    k.store(k.select(which + k.index(1) == count, finished, total), norm, k.index(0));
+  });
+}
+
+}  // namespace
+
+KernelPlan planTrainingKernel(const DispatchShape& shape, const GpuLimits&) {
+  switch (shape.kind) {
+    case KernelKind::CrossEntropy:
+    case KernelKind::CrossEntropyGrad: {
+      const bool with_grad = shape.kind == KernelKind::CrossEntropyGrad;
+      return singleWorkgroupPlan(with_grad ? "cross_entropy_grad" : "cross_entropy",
+                                 [with_grad](KernelBuilder& k) { crossEntropy(k, with_grad); });
+    }
+    case KernelKind::EmbeddingGrad: {
+      KernelPlan plan = elementPlan("embedding_grad", embeddingGrad);
+      plan.grid[0] = {{1}, kLinearWorkgroup, /*stride_loop=*/true};  // columns C
+      plan.grid[1] = {{2}, kIdsPerBucket, /*stride_loop=*/false};    // vocabulary buckets: V / 512 < 65535
+      return plan;
+    }
+    case KernelKind::PositionsGrad: {
+      KernelPlan plan = elementPlan("positions_grad", positionsGrad);
+      plan.grid[0] = {{1, 2}, kLinearWorkgroup, /*stride_loop=*/true};  // T * C
+      return plan;
+    }
+    case KernelKind::LayerNormGrad: return rowPlan("layer_norm_grad", layerNormGrad);
+    case KernelKind::RMSNormGrad: return rowPlan("rms_norm_grad", rmsNormGrad);
+    case KernelKind::RopeGrad: {
+      KernelPlan plan = elementPlan("rope_grad", ropeGrad);
+      plan.grid[0] = {{0, 1, 2, 3}, 2 * kLinearWorkgroup, /*stride_loop=*/true};  // B * T * H * D / 2 pairs
+      return plan;
+    }
+    case KernelKind::UnaryGrad: {
+      const int64_t act = shape.ints[0];
+      return elementPlan(std::string("unary_grad_") + kActNames[act], [act](KernelBuilder& k) {
+        forEachElement(k, k.dim(0), [&](V i) {
+          k.store(k.load(k.operand(1), i) * activationDerivative(k, act, k.load(k.operand(0), i)), k.operand(2), i);
+        });
+      });
+    }
+    case KernelKind::SwiGLUGrad:
+      // bufs: gate, up, dy, dgate, dup (dup may alias dy: each element is read before it is written).
+      return elementPlan("swiglu_grad", [](KernelBuilder& k) {
+        forEachElement(k, k.dim(0), [&](V i) {
+          V g = k.load(k.operand(0), i), u = k.load(k.operand(1), i), d = k.load(k.operand(2), i);
+          V s = sigmoid(k, g);
+          k.store(d * u * (s + g * s * sigmoid(k, -g)), k.operand(3), i);
+          k.store(d * g * s, k.operand(4), i);
+        });
+      });
+    case KernelKind::Dropout: return elementPlan("dropout", dropout);
+    case KernelKind::AdamW: {
+      const bool decay = shape.ints[0] == 1;
+      return elementPlan(decay ? "adamw_decay" : "adamw", [decay](KernelBuilder& k) { adamw(k, decay); });
+    }
+    case KernelKind::GradNorm: return singleWorkgroupPlan("grad_norm", gradNorm);
+    default: return {};
+  }
+}
 
 }  // namespace lathe::codegen::gpu

@@ -40,6 +40,24 @@ const Case kCases[] = {
     {"binary_mul", KernelKind::Binary, 3, 1, {1}, 0},
     {"swiglu", KernelKind::SwiGLU, 3, 1, {}, 0},
     {"accumulate", KernelKind::Accumulate, 2, 1, {}, 0},
+    // Training family (TrainingKernels.cpp).
+    {"cross_entropy", KernelKind::CrossEntropy, 4, 3, {-100}, 0},
+    {"cross_entropy_grad", KernelKind::CrossEntropyGrad, 4, 3, {-100}, 0},
+    {"embedding_grad", KernelKind::EmbeddingGrad, 3, 3, {}, 0},
+    {"positions_grad", KernelKind::PositionsGrad, 2, 4, {}, 0},
+    {"layer_norm_grad", KernelKind::LayerNormGrad, 8, 2, {}, 0},
+    {"rms_norm_grad", KernelKind::RMSNormGrad, 6, 2, {}, 0},
+    {"rope_grad", KernelKind::RopeGrad, 1, 4, {}, 1},
+    {"unary_grad_none", KernelKind::UnaryGrad, 3, 1, {0}, 0},
+    {"unary_grad_gelu", KernelKind::UnaryGrad, 3, 1, {1}, 0},
+    {"unary_grad_gelu_tanh", KernelKind::UnaryGrad, 3, 1, {2}, 0},
+    {"unary_grad_relu", KernelKind::UnaryGrad, 3, 1, {3}, 0},
+    {"unary_grad_silu", KernelKind::UnaryGrad, 3, 1, {4}, 0},
+    {"swiglu_grad", KernelKind::SwiGLUGrad, 5, 1, {}, 0},
+    {"dropout", KernelKind::Dropout, 3, 1, {7}, 1},
+    {"adamw", KernelKind::AdamW, 6, 1, {0}, 0},
+    {"adamw_decay", KernelKind::AdamW, 6, 1, {1}, 0},
+    {"grad_norm", KernelKind::GradNorm, 5, 3, {3}, 0},
 };
 
 class KernelValidation : public ::testing::TestWithParam<Case> {
