@@ -40,6 +40,14 @@ const Case kCases[] = {
     {"binary_mul", KernelKind::Binary, 3, 1, {1}, 0},
     {"swiglu", KernelKind::SwiGLU, 3, 1, {}, 0},
     {"accumulate", KernelKind::Accumulate, 2, 1, {}, 0},
+    // Attention family (AttentionKernels.cpp)
+    {"attention_causal", KernelKind::Attention, 4, 5, {1}, 1},
+    {"attention_full", KernelKind::Attention, 4, 5, {0}, 1},
+    {"attention_lse_causal", KernelKind::AttentionLse, 5, 5, {1}, 1},
+    {"attention_lse_full", KernelKind::AttentionLse, 5, 5, {0}, 1},
+    {"cached_attention", KernelKind::CachedAttention, 5, 7, {}, 1},
+    {"attention_grad_causal", KernelKind::AttentionGrad, 9, 5, {1}, 1},
+    {"attention_grad_full", KernelKind::AttentionGrad, 9, 5, {0}, 1},
 };
 
 class KernelValidation : public ::testing::TestWithParam<Case> {
