@@ -166,7 +166,8 @@ Value KernelBuilder::shared(int64_t elements, Element element) {
 
 void KernelBuilder::barrier() { mlir::gpu::BarrierOp::create(b_, loc_); }
 
-// Not marked `uniform`: convert-gpu-to-spirv (MLIR 22) only legalizes the non-uniform form.
+// Not marked uniform: convert-gpu-to-spirv lowers uniform reductions to the
+// Groups-capability ops (spirv.GroupFAdd), which Vulkan does not have.
 V KernelBuilder::subgroupSum(V x) {
   return wrap(mlir::gpu::SubgroupReduceOp::create(b_, loc_, x.value, mlir::gpu::AllReduceOperation::ADD, /*uniform=*/false));
 }

@@ -58,6 +58,14 @@ const Case kCases[] = {
     {"adamw", KernelKind::AdamW, 6, 1, {0}, 0},
     {"adamw_decay", KernelKind::AdamW, 6, 1, {1}, 0},
     {"grad_norm", KernelKind::GradNorm, 5, 3, {3}, 0},
+    // Attention family (AttentionKernels.cpp)
+    {"attention_causal", KernelKind::Attention, 4, 5, {1}, 1},
+    {"attention_full", KernelKind::Attention, 4, 5, {0}, 1},
+    {"attention_lse_causal", KernelKind::AttentionLse, 5, 5, {1}, 1},
+    {"attention_lse_full", KernelKind::AttentionLse, 5, 5, {0}, 1},
+    {"cached_attention", KernelKind::CachedAttention, 5, 7, {}, 1},
+    {"attention_grad_causal", KernelKind::AttentionGrad, 9, 5, {1}, 1},
+    {"attention_grad_full", KernelKind::AttentionGrad, 9, 5, {0}, 1},
 };
 
 class KernelValidation : public ::testing::TestWithParam<Case> {
