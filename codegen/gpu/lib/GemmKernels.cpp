@@ -8,6 +8,8 @@
 // K is consumed in 16-deep slabs staged in workgroup memory (2 x 16 x 65
 // floats = 8.3 KiB): every element of a staged slab is used 64 times, and the
 // small footprint leaves room for several resident workgroups per core.
+#include <utility>
+
 #include "KernelMath.h"
 #include "lathe/codegen/gpu/GpuKernels.h"
 
@@ -41,44 +43,72 @@ struct ProductOperand {
   V row_stride;
 };
 
-/// Stages slab [k0, k0 + BK) of the operand's tile [start, start + 64) into
-/// `slab` as (BK, 64) with pitch kPitch; elements outside the matrix are 0.
-/// Consecutive invocations read consecutive addresses in either storage order.
-void stageSlab(KernelBuilder& k, const ProductOperand& operand, V start, V k0, V K, V tid, mlir::Value slab) {
+/// Element l of this invocation's share of a staged slab: (kk, r) of the
+/// (BK, 64) slab, chosen so that consecutive invocations read consecutive
+/// addresses in either storage order.
+std::pair<V, V> slabElement(const ProductOperand& operand, V tid, int64_t l) {
+  V e = tid + l * kTileThreads;
+  if (operand.k_contiguous) return {e % kSlab, e / kSlab};
+  return {e / kTile, e % kTile};
+}
+
+/// This invocation's share of slab [k0, k0 + BK) of the operand's tile
+/// [start, start + 64), read from global memory; 0 outside the matrix.
+std::vector<V> fetchSlab(KernelBuilder& k, const ProductOperand& operand, V start, V k0, V K, V tid) {
+  std::vector<V> values;
   for (int64_t l = 0; l < kSlabLoads; ++l) {
-    V e = tid + l * kTileThreads;
-    V r = operand.k_contiguous ? e / kSlab : e % kTile;
-    V kk = operand.k_contiguous ? e % kSlab : e / kTile;
+    auto [kk, r] = slabElement(operand, tid, l);
     V row = start + r, col = k0 + kk;
     V inside = row < operand.extent && col < K;
     V address = operand.k_contiguous ? row * operand.row_stride + col : col * operand.row_stride + row;
     V value = k.load(operand.buffer, k.select(inside, address, k.index(0)));
-    k.store(k.select(inside, value, k.f32(0.0)), slab, kk * kPitch + r);
+    values.push_back(k.select(inside, value, k.f32(0.0)));
+  }
+  return values;
+}
+
+/// Writes fetchSlab's values into `slab`, laid out (BK, 64) with pitch kPitch.
+void storeSlab(KernelBuilder& k, const ProductOperand& operand, const std::vector<V>& values, V tid,
+               mlir::Value slab) {
+  for (int64_t l = 0; l < kSlabLoads; ++l) {
+    auto [kk, r] = slabElement(operand, tid, l);
+    k.store(values[l], slab, kk * kPitch + r);
   }
 }
 
 /// This invocation's micro-tile of A(m0 : m0+64, :) . B(:, n0 : n0+64), as
-/// acc[i * kMicro + j] for row m0 + ty + 16i, column n0 + tx + 16j.
+/// acc[i * kMicro + j] for row m0 + ty + 16i, column n0 + tx + 16j. The next
+/// slab is fetched into registers before the current one is multiplied, so
+/// global-memory latency overlaps the arithmetic.
 std::vector<V> multiplyTile(KernelBuilder& k, const ProductOperand& a, const ProductOperand& b, V K, V m0, V n0) {
   mlir::Value a_slab = k.shared(kSlabFloats), b_slab = k.shared(kSlabFloats);
   V tid = k.threadId();
   V tx = tid % kSide, ty = tid / kSide;
-  std::vector<V> zeros(kMicro * kMicro, k.f32(0.0));
-  return k.loop(k.index(0), K, k.index(kSlab), zeros, [&](V k0, const std::vector<V>& acc) {
-    stageSlab(k, a, m0, k0, K, tid, a_slab);
-    stageSlab(k, b, n0, k0, K, tid, b_slab);
+  constexpr size_t kAccs = kMicro * kMicro;
+  std::vector<V> carried(kAccs, k.f32(0.0));  // accumulators, then the fetched A and B slabs
+  for (const V& v : fetchSlab(k, a, m0, k.index(0), K, tid)) carried.push_back(v);
+  for (const V& v : fetchSlab(k, b, n0, k.index(0), K, tid)) carried.push_back(v);
+  std::vector<V> result = k.loop(k.index(0), K, k.index(kSlab), carried, [&](V k0, const std::vector<V>& in) {
+    storeSlab(k, a, {in.begin() + kAccs, in.begin() + kAccs + kSlabLoads}, tid, a_slab);
+    storeSlab(k, b, {in.begin() + kAccs + kSlabLoads, in.end()}, tid, b_slab);
     k.barrier();
-    std::vector<V> next = acc;
+    V next_k0 = k0 + kSlab;
+    std::vector<V> next_a = fetchSlab(k, a, m0, next_k0, K, tid), next_b = fetchSlab(k, b, n0, next_k0, K, tid);
+    std::vector<V> out(in.begin(), in.begin() + kAccs);
     for (int64_t kk = 0; kk < kSlab; ++kk) {
       std::vector<V> a_column, b_row;
       for (int64_t i = 0; i < kMicro; ++i) a_column.push_back(k.load(a_slab, ty + (kk * kPitch + i * kSide)));
       for (int64_t j = 0; j < kMicro; ++j) b_row.push_back(k.load(b_slab, tx + (kk * kPitch + j * kSide)));
       for (int64_t i = 0; i < kMicro; ++i)
-        for (int64_t j = 0; j < kMicro; ++j) next[i * kMicro + j] = next[i * kMicro + j] + a_column[i] * b_row[j];
+        for (int64_t j = 0; j < kMicro; ++j) out[i * kMicro + j] = out[i * kMicro + j] + a_column[i] * b_row[j];
     }
     k.barrier();  // the slabs are overwritten by the next iteration
-    return next;
+    out.insert(out.end(), next_a.begin(), next_a.end());
+    out.insert(out.end(), next_b.begin(), next_b.end());
+    return out;
   });
+  result.resize(kAccs);
+  return result;
 }
 
 /// body(row, col, value) for each element of the micro-tile inside (M, N).
