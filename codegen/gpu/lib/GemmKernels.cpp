@@ -7,7 +7,8 @@
 // subgroup reads consecutive shared columns and stores consecutive C columns.
 // K is consumed in 16-deep slabs staged in workgroup memory (2 x 16 x 65
 // floats = 8.3 KiB): every element of a staged slab is used 64 times, and the
-// small footprint leaves room for several resident workgroups per core.
+// small footprint leaves room for several resident workgroups per core. The
+// next slab is fetched into registers while the current one is multiplied.
 #include <utility>
 
 #include "KernelMath.h"
