@@ -1,7 +1,237 @@
+// The GEMM family: Gemm (C = act(A . op(B) + bias) + residual), GemmWeightGrad
+// (dW += dY^T . X) and BiasGrad (db += column sums of dY).
+//
+// Gemm and GemmWeightGrad share one shared-memory tiled product: a workgroup
+// of 16x16 invocations computes a 64x64 tile of C; each invocation holds a 4x4
+// micro-tile in registers, at rows ty + 16i and columns tx + 16j, so that a
+// subgroup reads consecutive shared columns and stores consecutive C columns.
+// K is consumed in 16-deep slabs staged in workgroup memory (2 x 16 x 65
+// floats = 8.3 KiB): every element of a staged slab is used 64 times, and the
+// small footprint leaves room for several resident workgroups per core. The
+// next slab is fetched into registers while the current one is multiplied.
+#include <utility>
+
+#include "KernelMath.h"
 #include "lathe/codegen/gpu/GpuKernels.h"
 
 namespace lathe::codegen::gpu {
 
-KernelPlan planGemmKernel(const DispatchShape&, const GpuLimits&) { return {}; }
+namespace {
+
+constexpr int64_t kTile = 64;                         // BM = BN
+constexpr int64_t kSlab = 16;                         // BK
+constexpr int64_t kSide = 16;                         // invocations along each side of the tile
+constexpr int64_t kMicro = kTile / kSide;             // 4x4 outputs per invocation
+constexpr int64_t kTileThreads = kSide * kSide;       // 256
+constexpr int64_t kPitch = kTile + 1;                 // +1: transposed slab stores fall in distinct banks
+constexpr int64_t kSlabFloats = kSlab * kPitch;       // one staged operand slab, (BK, BM + 1)
+constexpr int64_t kSlabLoads = kTile * kSlab / kTileThreads;
+
+// BiasGrad: 8 adjacent columns (one 32-byte segment per row) by 32 row groups.
+constexpr int64_t kBiasColumns = 8;
+constexpr int64_t kBiasRowGroups = 32;
+
+const char* const kActNames[] = {"none", "gelu", "gelu_tanh", "relu", "silu"};
+constexpr int64_t kActCount = sizeof(kActNames) / sizeof(kActNames[0]);
+
+/// One operand of the tiled product as stored in its buffer, seen from C:
+/// `extent` rows of C (M for A) or columns (N for B), and the reduction dim K
+/// either contiguous (stored (extent, K)) or outermost (stored (K, extent)).
+struct ProductOperand {
+  mlir::Value buffer;
+  bool k_contiguous;
+  V extent;
+  V row_stride;
+};
+
+/// Element l of this invocation's share of a staged slab: (kk, r) of the
+/// (BK, 64) slab, chosen so that consecutive invocations read consecutive
+/// addresses in either storage order.
+std::pair<V, V> slabElement(const ProductOperand& operand, V tid, int64_t l) {
+  V e = tid + l * kTileThreads;
+  if (operand.k_contiguous) return {e % kSlab, e / kSlab};
+  return {e / kTile, e % kTile};
+}
+
+/// This invocation's share of slab [k0, k0 + BK) of the operand's tile
+/// [start, start + 64), read from global memory; 0 outside the matrix.
+std::vector<V> fetchSlab(KernelBuilder& k, const ProductOperand& operand, V start, V k0, V K, V tid) {
+  std::vector<V> values;
+  for (int64_t l = 0; l < kSlabLoads; ++l) {
+    auto [kk, r] = slabElement(operand, tid, l);
+    V row = start + r, col = k0 + kk;
+    V inside = row < operand.extent && col < K;
+    V address = operand.k_contiguous ? row * operand.row_stride + col : col * operand.row_stride + row;
+    V value = k.load(operand.buffer, k.select(inside, address, k.index(0)));
+    values.push_back(k.select(inside, value, k.f32(0.0)));
+  }
+  return values;
+}
+
+/// Writes fetchSlab's values into `slab`, laid out (BK, 64) with pitch kPitch.
+void storeSlab(KernelBuilder& k, const ProductOperand& operand, const std::vector<V>& values, V tid,
+               mlir::Value slab) {
+  for (int64_t l = 0; l < kSlabLoads; ++l) {
+    auto [kk, r] = slabElement(operand, tid, l);
+    k.store(values[l], slab, kk * kPitch + r);
+  }
+}
+
+/// This invocation's micro-tile of A(m0 : m0+64, :) . B(:, n0 : n0+64), as
+/// acc[i * kMicro + j] for row m0 + ty + 16i, column n0 + tx + 16j. The next
+/// slab is fetched into registers before the current one is multiplied, so
+/// global-memory latency overlaps the arithmetic.
+std::vector<V> multiplyTile(KernelBuilder& k, const ProductOperand& a, const ProductOperand& b, V K, V m0, V n0) {
+  mlir::Value a_slab = k.shared(kSlabFloats), b_slab = k.shared(kSlabFloats);
+  V tid = k.threadId();
+  V tx = tid % kSide, ty = tid / kSide;
+  constexpr size_t kAccs = kMicro * kMicro;
+  std::vector<V> carried(kAccs, k.f32(0.0));  // accumulators, then the fetched A and B slabs
+  for (const V& v : fetchSlab(k, a, m0, k.index(0), K, tid)) carried.push_back(v);
+  for (const V& v : fetchSlab(k, b, n0, k.index(0), K, tid)) carried.push_back(v);
+  std::vector<V> result = k.loop(k.index(0), K, k.index(kSlab), carried, [&](V k0, const std::vector<V>& in) {
+    storeSlab(k, a, {in.begin() + kAccs, in.begin() + kAccs + kSlabLoads}, tid, a_slab);
+    storeSlab(k, b, {in.begin() + kAccs + kSlabLoads, in.end()}, tid, b_slab);
+    k.barrier();
+    V next_k0 = k0 + kSlab;
+    std::vector<V> next_a = fetchSlab(k, a, m0, next_k0, K, tid), next_b = fetchSlab(k, b, n0, next_k0, K, tid);
+    std::vector<V> out(in.begin(), in.begin() + kAccs);
+    for (int64_t kk = 0; kk < kSlab; ++kk) {
+      std::vector<V> a_column, b_row;
+      for (int64_t i = 0; i < kMicro; ++i) a_column.push_back(k.load(a_slab, ty + (kk * kPitch + i * kSide)));
+      for (int64_t j = 0; j < kMicro; ++j) b_row.push_back(k.load(b_slab, tx + (kk * kPitch + j * kSide)));
+      for (int64_t i = 0; i < kMicro; ++i)
+        for (int64_t j = 0; j < kMicro; ++j) out[i * kMicro + j] = out[i * kMicro + j] + a_column[i] * b_row[j];
+    }
+    k.barrier();  // the slabs are overwritten by the next iteration
+    out.insert(out.end(), next_a.begin(), next_a.end());
+    out.insert(out.end(), next_b.begin(), next_b.end());
+    return out;
+  });
+  result.resize(kAccs);
+  return result;
+}
+
+/// body(row, col, value) for each element of the micro-tile inside (M, N).
+void forEachOutput(KernelBuilder& k, V m0, V n0, V M, V N, const std::vector<V>& acc,
+                   const std::function<void(V, V, V)>& body) {
+  V tid = k.threadId();
+  V tx = tid % kSide, ty = tid / kSide;
+  for (int64_t i = 0; i < kMicro; ++i) {
+    V row = m0 + ty + i * kSide;
+    for (int64_t j = 0; j < kMicro; ++j) {
+      V col = n0 + tx + j * kSide;
+      k.when(row < M && col < N, [&] { body(row, col, acc[i * kMicro + j]); });
+    }
+  }
+}
+
+/// A tiled plan: grid x over the columns of C (dispatch dim `cols_dim`), y over its rows.
+KernelPlan tiledPlan(std::string name, int rows_dim, int cols_dim, std::function<void(KernelBuilder&)> body) {
+  KernelPlan plan;
+  plan.name = std::move(name);
+  plan.workgroup = {static_cast<uint32_t>(kTileThreads), 1, 1};
+  plan.grid[0] = {{cols_dim}, static_cast<uint32_t>(kTile), false};
+  plan.grid[1] = {{rows_dim}, static_cast<uint32_t>(kTile), false};
+  plan.shared_bytes = 2 * kSlabFloats * static_cast<int64_t>(sizeof(float));
+  plan.body = std::move(body);
+  return plan;
+}
+
+// Gemm, dims (M, N, K): A(M,K), B (N,K) when trans_b else (K,N), C(M,N),
+// then bias(N) and residual(M,N) when present. C = act(A . op(B) + bias) + residual;
+// residual may alias C: each element is read and written by the same invocation.
+KernelPlan gemmPlan(bool trans_b, int64_t act, bool has_bias, bool has_residual) {
+  std::string name = std::string("gemm_64x64x16_") + (trans_b ? "nt_" : "nn_") + kActNames[act];
+  if (has_bias) name += "_bias";
+  if (has_residual) name += "_residual";
+  return tiledPlan(name, 0, 1, [=](KernelBuilder& k) {
+    V M = k.dim(0), N = k.dim(1), K = k.dim(2);
+    V m0 = k.blockId(1) * kTile, n0 = k.blockId(0) * kTile;
+    ProductOperand a{k.operand(0), true, M, K};
+    ProductOperand b{k.operand(1), trans_b, N, trans_b ? K : N};
+    std::vector<V> acc = multiplyTile(k, a, b, K, m0, n0);
+    mlir::Value c = k.operand(2);
+    const int residual_operand = has_bias ? 4 : 3;
+    forEachOutput(k, m0, n0, M, N, acc, [&](V row, V col, V value) {
+      if (has_bias) value = value + k.load(k.operand(3), col);
+      value = activate(k, act, value);
+      V at = row * N + col;
+      if (has_residual) value = value + k.load(k.operand(residual_operand), at);
+      k.store(value, c, at);
+    });
+  });
+}
+
+// GemmWeightGrad, dims (M, N, K): dW(N,K) += dY(M,N)^T . X(M,K), i.e. the tiled
+// product with C = dW, A = dY^T (stored (M,N): reduction dim outermost) and
+// B = X (stored (M,K): reduction dim outermost), reducing over the M rows.
+KernelPlan gemmWeightGradPlan() {
+  return tiledPlan("gemm_weight_grad_64x64x16", 1, 2, [](KernelBuilder& k) {
+    V rows = k.dim(0), N = k.dim(1), K = k.dim(2);
+    V n0 = k.blockId(1) * kTile, k_start = k.blockId(0) * kTile;
+    ProductOperand dy{k.operand(1), false, N, N};
+    ProductOperand x{k.operand(2), false, K, K};
+    std::vector<V> acc = multiplyTile(k, dy, x, rows, n0, k_start);
+    mlir::Value dw = k.operand(0);
+    forEachOutput(k, n0, k_start, N, K, acc, [&](V n, V col, V value) {
+      V at = n * K + col;
+      k.store(k.load(dw, at) + value, dw, at);
+    });
+  });
+}
+
+// BiasGrad, dims (rows, N): db(N) += sum over rows of dY(rows,N). A workgroup
+// owns 8 columns; its 32 row groups sum strided rows, then one fixed-order sum.
+KernelPlan biasGradPlan() {
+  KernelPlan plan;
+  plan.name = "bias_grad_8x32";
+  plan.workgroup = {static_cast<uint32_t>(kBiasColumns * kBiasRowGroups), 1, 1};
+  plan.grid[0] = {{1}, static_cast<uint32_t>(kBiasColumns), false};
+  plan.shared_bytes = kBiasColumns * kBiasRowGroups * static_cast<int64_t>(sizeof(float));
+  plan.body = [](KernelBuilder& k) {
+    V rows = k.dim(0), N = k.dim(1);
+    V tid = k.threadId();
+    V lane = tid % kBiasColumns, group = tid / kBiasColumns;
+    V col = k.blockId(0) * kBiasColumns + lane;
+    mlir::Value dy = k.operand(1), db = k.operand(0);
+    // Columns past N sum no rows (the loop holds no barrier, so it may be uneven).
+    V row_end = k.select(col < N, rows, k.index(0));
+    V partial = k.loop(group, row_end, k.index(kBiasRowGroups), {k.f32(0.0)}, [&](V row, const std::vector<V>& sum) {
+      return std::vector<V>{sum[0] + k.load(dy, row * N + col)};
+    })[0];
+    mlir::Value partials = k.shared(kBiasColumns * kBiasRowGroups);  // (row group, column)
+    k.store(partial, partials, tid);
+    k.barrier();
+    k.when(group == 0 && col < N, [&] {
+      V total = k.loop(k.index(0), k.index(kBiasRowGroups), k.index(1), {k.f32(0.0)}, [&](V g, const std::vector<V>& sum) {
+        return std::vector<V>{sum[0] + k.load(partials, g * kBiasColumns + lane)};
+      })[0];
+      k.store(k.load(db, col) + total, db, col);
+    });
+  };
+  return plan;
+}
+
+}  // namespace
+
+KernelPlan planGemmKernel(const DispatchShape& shape, const GpuLimits& limits) {
+  using fb::KernelKind;
+  switch (shape.kind) {
+    case KernelKind::Gemm: {
+      if (shape.ints.size() != 4) return {};
+      const int64_t act = shape.ints[1];
+      if (act < 0 || act >= kActCount) return {};
+      KernelPlan plan = gemmPlan(shape.ints[0] == 1, act, shape.ints[2] == 1, shape.ints[3] == 1);
+      return plan.shared_bytes <= limits.shared_bytes ? plan : KernelPlan{};
+    }
+    case KernelKind::GemmWeightGrad: {
+      KernelPlan plan = gemmWeightGradPlan();
+      return plan.shared_bytes <= limits.shared_bytes ? plan : KernelPlan{};
+    }
+    case KernelKind::BiasGrad: return biasGradPlan();
+    default: return {};
+  }
+}
 
 }  // namespace lathe::codegen::gpu

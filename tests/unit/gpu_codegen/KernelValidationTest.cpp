@@ -66,6 +66,32 @@ const Case kCases[] = {
     {"cached_attention", KernelKind::CachedAttention, 5, 7, {}, 1},
     {"attention_grad_causal", KernelKind::AttentionGrad, 9, 5, {1}, 1},
     {"attention_grad_full", KernelKind::AttentionGrad, 9, 5, {0}, 1},
+    // GEMM family (GemmKernels.cpp): linear layers emit trans_b with every epilogue; input
+    // gradients emit the plain (K,N) product.
+    {"gemm_nt_none", KernelKind::Gemm, 3, 3, {1, 0, 0, 0}, 0},
+    {"gemm_nt_none_residual", KernelKind::Gemm, 4, 3, {1, 0, 0, 1}, 0},
+    {"gemm_nt_none_bias", KernelKind::Gemm, 4, 3, {1, 0, 1, 0}, 0},
+    {"gemm_nt_none_bias_residual", KernelKind::Gemm, 5, 3, {1, 0, 1, 1}, 0},
+    {"gemm_nt_gelu", KernelKind::Gemm, 3, 3, {1, 1, 0, 0}, 0},
+    {"gemm_nt_gelu_residual", KernelKind::Gemm, 4, 3, {1, 1, 0, 1}, 0},
+    {"gemm_nt_gelu_bias", KernelKind::Gemm, 4, 3, {1, 1, 1, 0}, 0},
+    {"gemm_nt_gelu_bias_residual", KernelKind::Gemm, 5, 3, {1, 1, 1, 1}, 0},
+    {"gemm_nt_gelu_tanh", KernelKind::Gemm, 3, 3, {1, 2, 0, 0}, 0},
+    {"gemm_nt_gelu_tanh_residual", KernelKind::Gemm, 4, 3, {1, 2, 0, 1}, 0},
+    {"gemm_nt_gelu_tanh_bias", KernelKind::Gemm, 4, 3, {1, 2, 1, 0}, 0},
+    {"gemm_nt_gelu_tanh_bias_residual", KernelKind::Gemm, 5, 3, {1, 2, 1, 1}, 0},
+    {"gemm_nt_relu", KernelKind::Gemm, 3, 3, {1, 3, 0, 0}, 0},
+    {"gemm_nt_relu_residual", KernelKind::Gemm, 4, 3, {1, 3, 0, 1}, 0},
+    {"gemm_nt_relu_bias", KernelKind::Gemm, 4, 3, {1, 3, 1, 0}, 0},
+    {"gemm_nt_relu_bias_residual", KernelKind::Gemm, 5, 3, {1, 3, 1, 1}, 0},
+    {"gemm_nt_silu", KernelKind::Gemm, 3, 3, {1, 4, 0, 0}, 0},
+    {"gemm_nt_silu_residual", KernelKind::Gemm, 4, 3, {1, 4, 0, 1}, 0},
+    {"gemm_nt_silu_bias", KernelKind::Gemm, 4, 3, {1, 4, 1, 0}, 0},
+    {"gemm_nt_silu_bias_residual", KernelKind::Gemm, 5, 3, {1, 4, 1, 1}, 0},
+    {"gemm_nn_none", KernelKind::Gemm, 3, 3, {0, 0, 0, 0}, 0},
+    {"gemm_nn_gelu_bias_residual", KernelKind::Gemm, 5, 3, {0, 1, 1, 1}, 0},
+    {"gemm_weight_grad", KernelKind::GemmWeightGrad, 3, 3, {}, 0},
+    {"bias_grad", KernelKind::BiasGrad, 2, 2, {}, 0},
 };
 
 class KernelValidation : public ::testing::TestWithParam<Case> {
