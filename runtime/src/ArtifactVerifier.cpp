@@ -6,6 +6,7 @@
 
 #include "Artifact.h"
 #include "Error.h"
+#include "GpuProgramVerifier.h"
 #include "KernelLayout.h"
 
 namespace lathe::runtime {
@@ -50,6 +51,7 @@ public:
       }
       checkEntryPoint(*entry);
     }
+    verifyGpuPrograms(artifact_);
     return std::move(facts_);
   }
 

@@ -230,6 +230,36 @@ LATHE_API lathe_status lathe_session_run(lathe_session* session, const char* ent
   });
 }
 
+LATHE_API lathe_status lathe_session_set_profiling(lathe_session* session, int enabled) {
+  return guarded([&] {
+    require(session, "session");
+    session->session->setProfiling(enabled != 0);
+  });
+}
+
+LATHE_API lathe_status lathe_session_profile_count(const lathe_session* session, size_t* count) {
+  return guarded([&] {
+    require(session, "session");
+    require(count, "count");
+    *count = session->session->lastProfile().size();
+  });
+}
+
+LATHE_API lathe_status lathe_session_profile(const lathe_session* session, size_t index, const char** name,
+                                             const char** kind, double* microseconds) {
+  return guarded([&] {
+    require(session, "session");
+    const auto& profile = session->session->lastProfile();
+    if (index >= profile.size()) {
+      throw Error(LATHE_ERROR_INVALID_ARGUMENT, "profile index " + std::to_string(index) + " is out of range (" +
+                                                    std::to_string(profile.size()) + " dispatches)");
+    }
+    if (name != nullptr) *name = profile[index].name.c_str();
+    if (kind != nullptr) *kind = profile[index].kind.c_str();
+    if (microseconds != nullptr) *microseconds = profile[index].microseconds;
+  });
+}
+
 LATHE_API lathe_status lathe_session_output_shape(const lathe_session* session, const char* entry, const char* name,
                                                   int64_t* shape_out, size_t* rank) {
   return guarded([&] {

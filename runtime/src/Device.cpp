@@ -2,6 +2,9 @@
 
 #include "CpuDevice.h"
 #include "Error.h"
+#ifdef LATHE_HAVE_VULKAN
+#include "VulkanDevice.h"
+#endif
 
 #include <vector>
 
@@ -34,6 +37,17 @@ std::string deviceKind(const std::string& spec) {
 }  // namespace
 
 std::unique_ptr<Device> createDevice(const std::string& spec) {
+#ifdef LATHE_HAVE_VULKAN
+  // "vulkan", "vulkan:N" or "vulkan:<name substring>".
+  if (spec == "vulkan") return makeVulkanDevice("");
+  if (spec.rfind("vulkan:", 0) == 0) {
+    const std::string selector = spec.substr(7);
+    if (selector.empty()) {
+      throw Error(LATHE_ERROR_INVALID_ARGUMENT, "bad device '" + spec + "': expected vulkan:INDEX or vulkan:NAME");
+    }
+    return makeVulkanDevice(selector);
+  }
+#endif
   const std::string kind = deviceKind(spec);
   if (kind == "cpu") {
     if (kind != spec) throw Error(LATHE_ERROR_INVALID_ARGUMENT, "bad device '" + spec + "': the cpu has no index");

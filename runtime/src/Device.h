@@ -42,6 +42,13 @@ struct Bindings {
   std::vector<Buffer*> states;
 };
 
+/// How long one dispatch of a profiled run took on the device.
+struct DispatchTiming {
+  std::string name;     // Dispatch.name
+  std::string kind;     // the kernel kind, e.g. "Gemm"
+  double microseconds;
+};
+
 class Device {
 public:
   virtual ~Device() = default;
@@ -60,6 +67,17 @@ public:
   virtual std::unique_ptr<PreparedEntry> prepare(const Artifact& artifact, size_t entry) = 0;
   /// Runs every dispatch in order with the call's batch B and sequence T.
   virtual void run(const PreparedEntry& entry, const Bindings& bindings, int64_t B, int64_t T) = 0;
+
+  /// While enabled, each run records per-dispatch times (off by default: it
+  /// costs a clock read or timestamp query around every dispatch).
+  virtual void setProfiling(bool enabled) { profiling_ = enabled; }
+  bool profiling() const { return profiling_; }
+  /// The dispatch times of the last run made while profiling, in dispatch order.
+  const std::vector<DispatchTiming>& lastProfile() const { return profile_; }
+
+protected:
+  bool profiling_ = false;
+  std::vector<DispatchTiming> profile_;
 };
 
 /// "cpu", "vulkan", "vulkan:N" or "vulkan:<name substring>" (others are refused

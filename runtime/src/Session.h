@@ -34,6 +34,10 @@ public:
   /// Copies a whole state to or from host memory; `bytes` must equal its size.
   void readState(const std::string& name, void* dst, size_t bytes) const;
   void writeState(const std::string& name, const void* src, size_t bytes);
+  /// Per-dispatch times of later runs (Device::setProfiling).
+  void setProfiling(bool enabled) { device_->setProfiling(enabled); }
+  /// The dispatch times of the last run made while profiling.
+  const std::vector<DispatchTiming>& lastProfile() const { return device_->lastProfile(); }
 
 private:
   struct EntryState;

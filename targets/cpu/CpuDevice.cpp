@@ -1,5 +1,6 @@
 #include "CpuDevice.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -52,6 +53,7 @@ struct CpuDispatch {
   std::vector<fb::Dim> dims;
   std::vector<int64_t> ints;
   std::vector<float> floats;
+  std::string name;
 };
 
 struct CpuPreparedEntry final : PreparedEntry {
@@ -103,18 +105,27 @@ public:
     for (const fb::Dispatch* dispatch : *entry.dispatches()) {
       prepared->dispatches.push_back({dispatch->kind(), copyStructs(dispatch->buffers()),
                                       copyStructs(dispatch->dims()), copyVector(dispatch->int_params()),
-                                      copyVector(dispatch->float_params())});
+                                      copyVector(dispatch->float_params()),
+                                      dispatch->name() == nullptr ? std::string() : dispatch->name()->str()});
     }
     return prepared;
   }
 
   void run(const PreparedEntry& entry, const Bindings& bindings, int64_t B, int64_t T) override {
+    if (profiling_) profile_.clear();
     for (const CpuDispatch& dispatch : static_cast<const CpuPreparedEntry&>(entry).dispatches) {
       std::vector<int64_t> dims;
       for (const fb::Dim& dim : dispatch.dims) dims.push_back(evaluateVerifiedDim(dim, B, T));
       std::vector<float*> operands;
       for (const fb::BufferRef& ref : dispatch.operands) operands.push_back(resolve(ref, bindings));
+      if (!profiling_) {
+        execute(dispatch, dims, operands);
+        continue;
+      }
+      const auto start = std::chrono::steady_clock::now();
       execute(dispatch, dims, operands);
+      const std::chrono::duration<double, std::micro> elapsed = std::chrono::steady_clock::now() - start;
+      profile_.push_back({dispatch.name, fb::EnumNameKernelKind(dispatch.kind), elapsed.count()});
     }
   }
 

@@ -82,7 +82,8 @@ LATHE_API lathe_status lathe_artifact_output_info(const lathe_artifact* artifact
                                                   const char** name, lathe_dtype* dtype, const char** shape);
 
 /* ---- Sessions ------------------------------------------------------------ */
-/* device: "cpu". The artifact's target must match the device kind. Uploads the
+/* device: "cpu", "vulkan" (the best Vulkan device), "vulkan:N" (by index) or
+ * "vulkan:<name substring>" (e.g. "vulkan:llvmpipe"). The artifact's target must match the device kind. Uploads the
  * weights and allocates the arena, inputs and outputs at their maximum sizes. */
 LATHE_API lathe_status lathe_session_create(const lathe_artifact* artifact, const char* device, lathe_session** out);
 /* Null is accepted. */
@@ -102,6 +103,18 @@ LATHE_API lathe_status lathe_session_output_shape(const lathe_session* session, 
 /* Copies the output of the last run into dst; `bytes` must be at least its size. */
 LATHE_API lathe_status lathe_session_read_output(const lathe_session* session, const char* entry, const char* name,
                                                  void* dst, size_t bytes);
+
+/* ---- Profiling -----------------------------------------------------------
+ * While enabled, every run times each dispatch on the device (cpu: host
+ * clock; vulkan: GPU timestamps). Off by default. The profile holds the
+ * dispatches of the last run made while profiling, in order; it is empty
+ * before such a run. */
+LATHE_API lathe_status lathe_session_set_profiling(lathe_session* session, int enabled);
+LATHE_API lathe_status lathe_session_profile_count(const lathe_session* session, size_t* count);
+/* The index-th dispatch: its name (e.g. "layers.0.attn.q"), kernel kind (e.g.
+ * "Gemm"), and time. Strings live until the session's next run. Outputs may be null. */
+LATHE_API lathe_status lathe_session_profile(const lathe_session* session, size_t index, const char** name,
+                                             const char** kind, double* microseconds);
 
 /* ---- Tokenizers ----------------------------------------------------------
  * Byte-level BPE compatible with GPT-2: GPT-2's pre-tokenization pattern, its

@@ -152,6 +152,13 @@ struct GenerationResult {
 using TokenHandler = std::function<bool(size_t sequence, int32_t token, float logprob)>;
 using LogitsHandler = std::function<void(size_t step, const float* logits, size_t batch, size_t vocab)>;
 
+/// One dispatch of a profiled run.
+struct DispatchTime {
+  std::string name;  // the dispatch, e.g. "layers.0.attn.q"
+  std::string kind;  // its kernel kind, e.g. "Gemm"
+  double microseconds = 0;
+};
+
 /// Not thread-safe: one session per thread (cancel() excepted). Keeps its artifact alive.
 class Session {
 public:
@@ -218,6 +225,23 @@ public:
   void writeState(const std::string& name, const void* src, size_t bytes) {
     detail::check(lathe_session_write_state(handle_.get(), name.c_str(), src, bytes));
   }
+  /// Per-dispatch times of later runs; see profile().
+  void setProfiling(bool enabled) { detail::check(lathe_session_set_profiling(handle_.get(), enabled ? 1 : 0)); }
+  /// The dispatch times of the last run made while profiling, in dispatch order.
+  std::vector<DispatchTime> profile() const {
+    size_t count = 0;
+    detail::check(lathe_session_profile_count(handle_.get(), &count));
+    std::vector<DispatchTime> times(count);
+    for (size_t i = 0; i < count; ++i) {
+      const char* name = nullptr;
+      const char* kind = nullptr;
+      detail::check(lathe_session_profile(handle_.get(), i, &name, &kind, &times[i].microseconds));
+      times[i].name = name;
+      times[i].kind = kind;
+    }
+    return times;
+  }
+
   /// Cancels a running generate() from another thread.
   void cancel() { lathe_session_cancel(handle_.get()); }
 
