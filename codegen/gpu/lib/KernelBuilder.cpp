@@ -166,11 +166,14 @@ Value KernelBuilder::shared(int64_t elements, Element element) {
 
 void KernelBuilder::barrier() { mlir::gpu::BarrierOp::create(b_, loc_); }
 
+// Not marked uniform: convert-gpu-to-spirv lowers uniform reductions to
+// OpGroupFAdd (capability Groups, which Vulkan lacks), the others to
+// OpGroupNonUniformFAdd.
 V KernelBuilder::subgroupSum(V x) {
-  return wrap(mlir::gpu::SubgroupReduceOp::create(b_, loc_, x.value, mlir::gpu::AllReduceOperation::ADD, /*uniform=*/true));
+  return wrap(mlir::gpu::SubgroupReduceOp::create(b_, loc_, x.value, mlir::gpu::AllReduceOperation::ADD, /*uniform=*/false));
 }
 V KernelBuilder::subgroupMax(V x) {
-  return wrap(mlir::gpu::SubgroupReduceOp::create(b_, loc_, x.value, mlir::gpu::AllReduceOperation::MAXNUMF, /*uniform=*/true));
+  return wrap(mlir::gpu::SubgroupReduceOp::create(b_, loc_, x.value, mlir::gpu::AllReduceOperation::MAXNUMF, /*uniform=*/false));
 }
 
 // Each subgroup reduces in registers, lane 0 of each writes its partial to
