@@ -13,6 +13,12 @@ class CaseFailure(Exception):
     pass
 
 
+def compile_targets(device: str) -> str:
+    """The --target list for a device: every artifact also carries the cpu dispatch list."""
+    kind = device.split(":")[0]
+    return "cpu" if kind == "cpu" else f"cpu,{kind}"
+
+
 class ConfigSuite:
     """A suite over the model files in configs/: scratch directories, and a per-config `_prepare` done once."""
 
@@ -49,6 +55,9 @@ def run_suite(make_suite, description: str, binaries=(("--lathe", "the lathe bin
         parser.add_argument(flag, required=True, help=help_text)
     parser.add_argument("--workdir", required=True, help="scratch directory (recreated per model)")
     parser.add_argument("-k", action="append", default=[], metavar="NAME", help="run cases whose name contains NAME")
+    parser.add_argument("--device", default="cpu",
+                        help="device the compiled models run on (cpu, vulkan, vulkan:N); artifacts are compiled "
+                             "for the cpu and that device's target")
     args = parser.parse_args()
     for flag, _ in binaries:
         path = getattr(args, flag.lstrip("-").replace("-", "_"))

@@ -39,7 +39,7 @@ class DecodeSuite(Suite):
         out_dir = os.path.dirname(artifact)
         logits_path = os.path.join(out_dir, f"steps_{tag}.npy")
         tokens_path = os.path.join(out_dir, f"tokens_{tag}.json")
-        args = ["sample", artifact, "--greedy", "--max-new-tokens", str(max_new),
+        args = ["sample", artifact, "--device", self.lathe.device, "--greedy", "--max-new-tokens", str(max_new),
                 "--dump-logits", logits_path, "--dump-tokens", tokens_path]
         for prompt in prompts:
             args += ["--prompt-tokens", ",".join(str(int(t)) for t in prompt)]
@@ -127,4 +127,4 @@ class DecodeSuite(Suite):
 
 
 if __name__ == "__main__":
-    sys.exit(run_suite(lambda args: DecodeSuite(Lathe(args.lathe), args.workdir), __doc__))
+    sys.exit(run_suite(lambda args: DecodeSuite(Lathe(args.lathe, args.device), args.workdir), __doc__))

@@ -25,7 +25,7 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 import lathe_ref  # noqa: E402
-from suite_runner import CONFIG_DIR, CaseFailure, ConfigSuite, run_suite  # noqa: E402,F401 (re-exported to the other suites)
+from suite_runner import CONFIG_DIR, CaseFailure, ConfigSuite, compile_targets, run_suite  # noqa: E402,F401 (re-exported to the other suites)
 
 REL_TOL, ABS_TOL = 1e-4, 1e-5
 COMMAND_TIMEOUT_S = 300
@@ -38,8 +38,9 @@ PRE_NORM_BLOCK = ["ln1 = norm(x)", "attn = attention(ln1)", "r1 = add(x, attn)",
 class Lathe:
     """Runs the lathe CLI; a non-zero exit becomes a CaseFailure with its stderr."""
 
-    def __init__(self, binary: str):
+    def __init__(self, binary: str, device: str = "cpu"):
         self.binary = binary
+        self.device = device
 
     def call(self, *args: str) -> subprocess.CompletedProcess:
         try:
@@ -53,17 +54,18 @@ class Lathe:
             raise CaseFailure(f"`lathe {' '.join(args)}` exited {result.returncode}: {result.stderr.strip()[-800:]}")
 
     def compile(self, model: str, artifact: str, max_seq: int) -> None:
-        self.check("compile", model, "--target", "cpu", "-o", artifact,
+        self.check("compile", model, "--target", compile_targets(self.device), "-o", artifact,
                    "--max-batch", str(BATCH), "--max-seq", str(max_seq))
 
     def run_tokens(self, artifact: str, ids: np.ndarray, out: str) -> np.ndarray:
-        self.check("run", artifact, "--tokens", ",".join(str(i) for i in ids[0]), "--dump-logits", out)
+        self.check("run", artifact, "--device", self.device, "--tokens", ",".join(str(i) for i in ids[0]),
+                   "--dump-logits", out)
         return np.load(out)
 
     def run_file(self, artifact: str, ids: np.ndarray, out: str) -> np.ndarray:
         tokens_file = out[:-len(".npy")] + ".tokens.npy"
         np.save(tokens_file, ids.astype(np.int32))
-        self.check("run", artifact, "--tokens-file", tokens_file, "--dump-logits", out)
+        self.check("run", artifact, "--device", self.device, "--tokens-file", tokens_file, "--dump-logits", out)
         return np.load(out)
 
 
@@ -259,4 +261,4 @@ class Suite(ConfigSuite):
 
 
 if __name__ == "__main__":
-    sys.exit(run_suite(lambda args: Suite(Lathe(args.lathe), args.workdir), __doc__))
+    sys.exit(run_suite(lambda args: Suite(Lathe(args.lathe, args.device), args.workdir), __doc__))

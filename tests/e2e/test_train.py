@@ -31,7 +31,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 import lathe_ref  # noqa: E402
-from suite_runner import CONFIG_DIR, CaseFailure, ConfigSuite, run_suite  # noqa: E402
+from suite_runner import CONFIG_DIR, CaseFailure, ConfigSuite, compile_targets, run_suite  # noqa: E402
 
 REL_TOL = 1e-4
 ABS_FLOOR = 1e-3  # norm below which a tensor is compared absolutely (1e-7 error allowed)
@@ -125,9 +125,13 @@ def decays(name: str, weight: torch.Tensor) -> bool:
 
 
 class Suite(ConfigSuite):
-    def __init__(self, lathe: str, check: str, workdir: str):
+    def __init__(self, lathe: str, check: str, workdir: str, device: str = "cpu"):
         super().__init__(workdir)
-        self.lathe, self.check = lathe, check
+        self.lathe, self.check_binary, self.device = lathe, check, device
+
+    def check(self, *args):
+        """Runs lathe-train-check on this suite's device."""
+        call(self.check_binary, "--device", self.device, *args)
 
     def _prepare(self, config: str):
         """Export with re-seeded weights and compile --train (run once per config by ConfigSuite.prepare)."""
@@ -138,8 +142,8 @@ class Suite(ConfigSuite):
         lathe_ref.write_safetensors(os.path.join(exported, "model.safetensors"), model.weights)
         artifact = os.path.join(self.workdir, config, "train.lathe")
         seq = min(MAX_SEQ, model.spec["context_length"])
-        call(self.lathe, "compile", exported, "--train", "--max-batch", str(BATCH), "--max-seq", str(seq),
-             "-o", artifact)
+        call(self.lathe, "compile", exported, "--train", "--target", compile_targets(self.device),
+             "--max-batch", str(BATCH), "--max-seq", str(seq), "-o", artifact)
         return model, artifact, seq
 
     def dropout_case(self, config: str) -> str:
@@ -157,8 +161,8 @@ class Suite(ConfigSuite):
         lathe_ref.write_safetensors(os.path.join(exported, "model.safetensors"), model.weights)
         artifact = os.path.join(self.workdir, name, "train.lathe")
         seq = min(MAX_SEQ, model.spec["context_length"])
-        call(self.lathe, "compile", exported, "--train", "--max-batch", str(BATCH), "--max-seq", str(seq),
-             "-o", artifact)
+        call(self.lathe, "compile", exported, "--train", "--target", compile_targets(self.device),
+             "--max-batch", str(BATCH), "--max-seq", str(seq), "-o", artifact)
         batches = [self.batch(model, seq, seed=30 + k) for k in range(2)]
         out = self.dir_for(name, "grads")
         files = []
@@ -166,7 +170,7 @@ class Suite(ConfigSuite):
             for what, array in (("tokens", tokens), ("targets", targets)):
                 files.append(os.path.join(out, f"{what}{i}.npy"))
                 np.save(files[-1], array)
-        call(self.check, "grads", artifact, out, "--seed", str(DROPOUT_SEED), *files)
+        self.check("grads", artifact, out, "--seed", str(DROPOUT_SEED), *files)
 
         params = {n: w.clone().requires_grad_(True) for n, w in model.weights.items()}
         ref_model = lathe_ref.Model(model.spec, model.block, params)
@@ -212,7 +216,7 @@ class Suite(ConfigSuite):
                 path = os.path.join(out, f"{what}{i}.npy")
                 np.save(path, array)
                 files.append(path)
-        call(self.check, "grads", artifact, out, *files)
+        self.check("grads", artifact, out, *files)
         return model, out
 
     def compare_grads(self, model, out: str, ref_losses, ref_grads, grad_scale: float = 1.0) -> str:
@@ -264,8 +268,8 @@ class Suite(ConfigSuite):
         np.save(os.path.join(out, "tokens.npy"), tokens)
         np.save(os.path.join(out, "targets.npy"), targets)
         hyper.tofile(os.path.join(out, "hyper.f32"))
-        call(self.check, "train", artifact, out, os.path.join(out, "tokens.npy"), os.path.join(out, "targets.npy"),
-             os.path.join(out, "hyper.f32"))
+        self.check("train", artifact, out, os.path.join(out, "tokens.npy"), os.path.join(out, "targets.npy"),
+                   os.path.join(out, "hyper.f32"))
 
         params = {name: w.clone().requires_grad_(True) for name, w in model.weights.items()}
         ref_model = lathe_ref.Model(model.spec, model.block, params)
@@ -325,5 +329,5 @@ class Suite(ConfigSuite):
 
 
 if __name__ == "__main__":
-    sys.exit(run_suite(lambda args: Suite(args.lathe, args.check, args.workdir), __doc__,
+    sys.exit(run_suite(lambda args: Suite(args.lathe, args.check, args.workdir, args.device), __doc__,
                        binaries=(("--lathe", "the lathe binary"), ("--check", "the lathe-train-check binary"))))

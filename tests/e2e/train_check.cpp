@@ -97,12 +97,18 @@ void writeVector(const std::string& path, const std::vector<float>& values) {
 }
 
 int run(int argc, char** argv) {
+  std::string device = "cpu";
+  if (argc > 2 && std::string(argv[1]) == "--device") {
+    device = argv[2];
+    argc -= 2;
+    argv += 2;
+  }
   if (argc < 6) {
-    std::fprintf(stderr, "usage: lathe-train-check grads|train ARTIFACT OUT TOKENS.npy TARGETS.npy ...\n");
+    std::fprintf(stderr, "usage: lathe-train-check [--device DEV] grads|train ARTIFACT OUT TOKENS.npy TARGETS.npy ...\n");
     return 2;
   }
   const std::string mode = argv[1], out = argv[3];
-  Session session(lathe::runtime::Artifact::openFile(argv[2]), "cpu");
+  Session session(lathe::runtime::Artifact::openFile(argv[2]), device);
   std::vector<float> losses;
   if (mode == "grads") {
     int first = 4;

@@ -1,0 +1,15 @@
+// The parameterized parity test: each *Parity.cpp instantiates it with the
+// cases of one kernel family.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include "ParityHarness.h"
+
+namespace lathe::test {
+
+class KernelParity : public ::testing::TestWithParam<KernelCase> {};
+
+inline std::string caseName(const ::testing::TestParamInfo<KernelCase>& info) { return info.param.label; }
+
+}  // namespace lathe::test
