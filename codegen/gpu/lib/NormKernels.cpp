@@ -110,17 +110,23 @@ FF constantFF(KernelBuilder& k, double value) {
 V floorOf(KernelBuilder& k, V x) { return k.wrap(mlir::math::FloorOp::create(k.builder(), k.loc(), x)); }
 V roundOf(KernelBuilder& k, V x) { return floorOf(k, x + 0.5); }
 
+/// x * 1 that the shader compiler cannot fold: Vulkan compilers may rewrite
+/// (a + b) - a to b in operations not marked exact (Mesa's NIR does), which
+/// erases the rounding errors that twoSum recovers. The 1 is min(dim 0, 1),
+/// and dim 0 (B or rows) is at least 1 whenever a row is processed.
+V opaque(KernelBuilder& k, V x) { return x * k.toFloat(k.min(k.dim(0), k.index(1))); }
+
 /// a + b exactly as s + e (Knuth).
-FF twoSum(V a, V b) {
+FF twoSum(KernelBuilder& k, V a, V b) {
   V s = a + b;
-  V bb = s - a;
-  return {s, (a - (s - bb)) + (b - bb)};
+  V bb = s - opaque(k, a);
+  return {s, (a - (s - bb)) + (b - opaque(k, bb))};
 }
 
 /// a + b exactly as s + e when |a| >= |b|.
-FF fastTwoSum(V a, V b) {
+FF fastTwoSum(KernelBuilder& k, V a, V b) {
   V s = a + b;
-  return {s, b - (s - a)};
+  return {s, b - (s - opaque(k, a))};
 }
 
 /// The top 12 significant bits of x by masking (not Veltkamp's a*4097, whose
@@ -139,28 +145,28 @@ FF twoProd(KernelBuilder& k, V a, V b) {
   return {p, e};
 }
 
-FF add(FF x, FF y) {
-  FF s = twoSum(x.hi, y.hi);
-  return fastTwoSum(s.hi, s.lo + (x.lo + y.lo));
+FF add(KernelBuilder& k, FF x, FF y) {
+  FF s = twoSum(k, x.hi, y.hi);
+  return fastTwoSum(k, s.hi, s.lo + (x.lo + y.lo));
 }
 
 FF negate(FF x) { return {-x.hi, -x.lo}; }
 
 FF mul(KernelBuilder& k, FF x, FF y) {
   FF p = twoProd(k, x.hi, y.hi);
-  return fastTwoSum(p.hi, p.lo + (x.hi * y.lo + x.lo * y.hi));
+  return fastTwoSum(k, p.hi, p.lo + (x.hi * y.lo + x.lo * y.hi));
 }
 
 FF mul(KernelBuilder& k, FF x, V f) {
   FF p = twoProd(k, x.hi, f);
-  return fastTwoSum(p.hi, p.lo + x.lo * f);
+  return fastTwoSum(k, p.hi, p.lo + x.lo * f);
 }
 
 /// a / b for a, b exact in f32.
 FF divide(KernelBuilder& k, V a, V b) {
   V q = a / b;
   FF qb = twoProd(k, q, b);
-  return fastTwoSum(q, ((a - qb.hi) - qb.lo) / b);
+  return fastTwoSum(k, q, ((a - qb.hi) - qb.lo) / b);
 }
 
 /// 2^n for an integer-valued n in [-126, 127], exactly.
@@ -172,14 +178,14 @@ V powerOfTwo(KernelBuilder& k, V n) {
 /// e^x for x in [-80, 80]: x = n ln2 + r, |r| <= ln2/2, e^r by its Taylor series.
 FF exp(KernelBuilder& k, FF x) {
   V n = roundOf(k, x.hi * (1.0 / M_LN2));
-  FF r = add(x, negate(mul(k, constantFF(k, M_LN2), n)));
+  FF r = add(k, x, negate(mul(k, constantFF(k, M_LN2), n)));
   constexpr int kTerms = 11;  // r^12 / 12! < 1e-14
   double coefficient = 1.0;
   for (int i = 2; i <= kTerms; ++i) coefficient /= i;
   FF sum = constantFF(k, coefficient);
   for (int i = kTerms - 1; i >= 0; --i) {
     coefficient *= (i + 1);  // 1 / i!
-    sum = add(mul(k, sum, r), constantFF(k, coefficient));
+    sum = add(k, mul(k, sum, r), constantFF(k, coefficient));
   }
   V scale = powerOfTwo(k, n);
   return {sum.hi * scale, sum.lo * scale};
@@ -188,15 +194,15 @@ FF exp(KernelBuilder& k, FF x) {
 /// ln(x) for x > 0: one Newton step from the f32 log, y + (x e^-y - 1).
 FF log(KernelBuilder& k, V x) {
   V y = k.log(x);
-  FF residual = add(mul(k, exp(k, {-y, k.f32(0.0)}), x), constantFF(k, -1.0));
-  return add({y, k.f32(0.0)}, residual);
+  FF residual = add(k, mul(k, exp(k, {-y, k.f32(0.0)}), x), constantFF(k, -1.0));
+  return add(k, {y, k.f32(0.0)}, residual);
 }
 
 /// sin and cos of a double-float angle: reduced by multiples of pi/2 to
 /// |r| <= pi/4, then Taylor polynomials (error < 1e-9 there).
 std::pair<V, V> sinCos(KernelBuilder& k, FF angle) {
   V quarter_turns = roundOf(k, angle.hi * M_2_PI);
-  FF reduced = add(angle, negate(mul(k, constantFF(k, M_PI_2), quarter_turns)));
+  FF reduced = add(k, angle, negate(mul(k, constantFF(k, M_PI_2), quarter_turns)));
   V r = reduced.hi + reduced.lo, r2 = r * r;
   V sin_r = r + r * r2 * (k.f32(-1.0 / 6) + r2 * (k.f32(1.0 / 120) + r2 * (k.f32(-1.0 / 5040) + r2 * (1.0 / 362880))));
   V cos_r = k.f32(1.0) +
