@@ -92,6 +92,23 @@ const Case kCases[] = {
     {"gemm_nn_gelu_bias_residual", KernelKind::Gemm, 5, 3, {0, 1, 1, 1}, 0},
     {"gemm_weight_grad", KernelKind::GemmWeightGrad, 3, 3, {}, 0},
     {"bias_grad", KernelKind::BiasGrad, 2, 2, {}, 0},
+    // Row kernels: norms, embeddings, positions (NormKernels.cpp) and the KV-cache family (InferenceKernels.cpp).
+    {"layernorm", KernelKind::LayerNorm, 3, 2, {0}, 1},
+    {"layernorm_bias", KernelKind::LayerNorm, 4, 2, {1}, 1},
+    {"layernorm_stats", KernelKind::LayerNormStats, 6, 2, {}, 1},
+    {"rmsnorm", KernelKind::RMSNorm, 3, 2, {}, 1},
+    {"rmsnorm_stats", KernelKind::RMSNormStats, 4, 2, {}, 1},
+    {"embedding", KernelKind::Embedding, 3, 2, {}, 0},
+    {"add_positions_learned", KernelKind::AddPositions, 2, 3, {0}, 0},
+    {"add_positions_sinusoidal", KernelKind::AddPositions, 1, 3, {1}, 0},
+    {"rope", KernelKind::Rope, 1, 4, {}, 1},
+    {"kv_cache_write", KernelKind::KVCacheWrite, 2, 6, {0}, 0},
+    {"kv_cache_write_offsets", KernelKind::KVCacheWrite, 3, 6, {1}, 0},
+    {"gather_last", KernelKind::GatherLast, 2, 3, {0}, 0},
+    {"gather_last_lengths", KernelKind::GatherLast, 3, 3, {1}, 0},
+    {"rope_at", KernelKind::RopeAt, 2, 4, {}, 1},
+    {"add_positions_at_learned", KernelKind::AddPositionsAt, 3, 3, {0}, 0},
+    {"add_positions_at_sinusoidal", KernelKind::AddPositionsAt, 2, 3, {1}, 0},
 };
 
 class KernelValidation : public ::testing::TestWithParam<Case> {
