@@ -114,7 +114,15 @@ def ratio(a, b):
     return f"{a / b:.2f}" if b else "n/a"
 
 
+def run_gpu_matmul(args):
+    require_binary(args.gpu_binary, "lathe-bench-gpu-matmul", "--gpu-binary")
+    return run_json_lines([args.gpu_binary, "--device", args.device or args.target, "--runs", str(args.runs)],
+                          "lathe-bench-gpu-matmul")
+
+
 def cmd_matmul(args):
+    if args.target != "cpu":
+        return cmd_gpu_matmul(args)
     lathe = run_lathe(args.binary, args.threads, args.runs)
     numpy_rates = run_peer("numpy", lathe, args.threads, args.runs, args.openblas_coretype)
     torch_rates = run_peer("torch", lathe, args.threads, args.runs, args.openblas_coretype)
@@ -135,8 +143,45 @@ def cmd_matmul(args):
             json.dump(rows, f, indent=1)
 
 
+def cmd_gpu_matmul(args):
+    """The GPU kernel's GFLOP/s (device timestamps) next to lathe's CPU GEMM in the same run."""
+    gpu = run_gpu_matmul(args)
+    cpu = {r["shape"]: r["gflops"] for r in run_lathe(args.binary, args.threads, args.runs)}
+    print(f"GFLOP/s, lathe on {args.device or args.target} (kernel time from device timestamps) and lathe on the "
+          f"cpu ({args.threads} threads), median of {args.runs} runs")
+    header = f"{'shape':<16} {'M':>5} {'N':>6} {'K':>5} {'B^T':>4} {args.target:>8} {'cpu':>8} {'gpu/cpu':>8}"
+    print(header)
+    print("-" * len(header))
+    for r in gpu:
+        c = cpu.get(r["shape"], 0.0)
+        print(f"{r['shape']:<16} {r['M']:>5} {r['N']:>6} {r['K']:>5} {'y' if r['trans_b'] else 'n':>4} "
+              f"{r['gflops']:>8.1f} {c:>8.1f} {ratio(r['gflops'], c):>8}")
+    if args.json:
+        write_json(args.json, [dict(r, cpu_gflops=cpu.get(r["shape"])) for r in gpu])
+    return 0
+
+
 # --------------------------------------------------------------------------
 # forward: lathe-bench-forward vs bench/torch_forward.py on the same weights.
+
+def compile_targets(args):
+    """--target list for `lathe compile`: artifacts always carry the cpu dispatch list too."""
+    return "cpu" if args.target == "cpu" else f"cpu,{args.target}"
+
+
+def device_options(args):
+    """Driver options that run on --target's device, with per-kernel times on GPUs."""
+    return [] if args.target == "cpu" else ["--device", args.device or args.target, "--profile", "1"]
+
+
+def print_kernel_table(title, kernels):
+    """Per-kernel-kind device times of one profiled run (GPU targets)."""
+    total = sum(k["microseconds"] for k in kernels) or 1.0
+    print(f"  {title}: device time by kernel kind (one profiled run)")
+    for k in kernels:
+        print(f"    {k['kind']:<18} {k['microseconds'] / 1e3:9.2f} ms {100 * k['microseconds'] / total:6.1f}%  "
+              f"{k['dispatches']:>4} dispatches")
+
 
 def parse_shapes(text):
     shapes = []
@@ -160,8 +205,8 @@ def prepare_model(args, workdir):
     max_batch = max(b for b, _ in args.shapes)
     max_seq = max(t for _, t in args.shapes)
     for command in ([args.lathe, "export", args.model, "-o", export_dir, "--format", "lathe"],
-                    [args.lathe, "compile", export_dir, "--max-batch", str(max_batch), "--max-seq", str(max_seq),
-                     "-o", artifact]):
+                    [args.lathe, "compile", export_dir, "--target", compile_targets(args), "--max-batch",
+                     str(max_batch), "--max-seq", str(max_seq), "-o", artifact]):
         proc = subprocess.run(command, capture_output=True, text=True)
         if proc.returncode != 0:
             sys.exit(f"bench.py: {' '.join(command)} failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
@@ -171,7 +216,8 @@ def prepare_model(args, workdir):
 
 
 def lathe_forward_command(args, artifact, *extra):
-    return [args.binary, artifact, "--threads", str(args.threads), "--warmup", str(args.warmup), *extra]
+    return [args.binary, artifact, "--threads", str(args.threads), "--warmup", str(args.warmup),
+            *device_options(args), *extra]
 
 
 def time_lathe_forward(args, artifact):
@@ -196,7 +242,8 @@ def check_logits(args, export_dir, artifact, spec, workdir):
     ids_path, lathe_path, torch_path = (os.path.join(workdir, n) for n in ("ids.npy", "lathe.npy", "torch.npy"))
     np.save(ids_path, np.random.default_rng(7).integers(0, spec["vocab_size"], size=shape, dtype=np.int32))
     run_json_lines([args.binary, artifact, "--threads", str(args.threads), "--warmup", "0", "--runs", "1",
-                    "--tokens-file", ids_path, "--dump-logits", lathe_path], "lathe-bench-forward")
+                    *device_options(args), "--tokens-file", ids_path, "--dump-logits", lathe_path],
+                   "lathe-bench-forward")
     run_json_lines([PYTHON, TORCH_FORWARD, export_dir, "--threads", str(args.threads), "--tokens-file", ids_path,
                     "--dump-logits", torch_path], "the PyTorch peer",
                    peer_environment(args.threads, args.openblas_coretype))
@@ -218,7 +265,8 @@ def measure_forward(args, workdir):
         rows.append({"shape": shape_name(shape), "batch": shape[0], "seq": shape[1],
                      "lathe_tokens_per_s": statistics.median(lathe_rates),
                      "torch_tokens_per_s": statistics.median(torch_rates),
-                     "lathe_rounds": lathe_rates, "torch_rounds": torch_rates})
+                     "lathe_rounds": lathe_rates, "torch_rounds": torch_rates,
+                     "kernels": rounds[0][0][shape].get("kernels")})
     check = {"shape": shape_name(args.shapes[0]), "max_rel_diff": rel_diff, "tolerance": LOGITS_TOLERANCE,
              "ok": rel_diff < LOGITS_TOLERANCE}
     return {"model": spec["name"], "rows": rows, "logits_check": check}
@@ -251,13 +299,16 @@ def write_json(path, payload):
 def cmd_forward(args):
     require_binary(args.binary, "lathe-bench-forward", "--binary")
     result = with_workdir(args, measure_forward)
-    print(f"Forward tokens/s, {result['model']}, {peer_note(args)}")
+    print(f"Forward tokens/s, {result['model']}, lathe on {args.target}, {peer_note(args)}")
     header = f"{'B x T':<10} {'lathe':>10} {'torch':>10} {'lathe/torch':>12}"
     print(header)
     print("-" * len(header))
     for r in result["rows"]:
         print(f"{r['shape']:<10} {r['lathe_tokens_per_s']:>10.1f} {r['torch_tokens_per_s']:>10.1f} "
               f"{ratio(r['lathe_tokens_per_s'], r['torch_tokens_per_s']):>12}")
+    for r in result["rows"]:
+        if r["kernels"]:
+            print_kernel_table(f"B x T = {r['shape']}", r["kernels"])
     print_logits_check(result["logits_check"])
     if args.json:
         write_json(args.json, dict(result, threads=args.threads, openblas_coretype=args.openblas_coretype))
@@ -347,8 +398,8 @@ def prepare_train_model(args, model, shape, workdir):
     os.makedirs(workdir, exist_ok=True)
     export_dir, artifact, ids = (os.path.join(workdir, n) for n in ("model", "train.lathe", "ids.npy"))
     for command in ([args.lathe, "export", model, "-o", export_dir, "--format", "lathe"],
-                    [args.lathe, "compile", export_dir, "--train", "--no-infer", "--max-batch", str(shape[0]),
-                     "--max-seq", str(shape[1]), "-o", artifact]):
+                    [args.lathe, "compile", export_dir, "--train", "--no-infer", "--target", compile_targets(args),
+                     "--max-batch", str(shape[0]), "--max-seq", str(shape[1]), "-o", artifact]):
         proc = subprocess.run(command, capture_output=True, text=True)
         if proc.returncode != 0:
             sys.exit(f"bench.py: {' '.join(command)} failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
@@ -362,7 +413,7 @@ def prepare_train_model(args, model, shape, workdir):
 def time_train_round(args, export_dir, artifact, ids):
     """One fresh process each, lathe first, so peak RSS is each process's own."""
     common = ["--ids", ids, "--threads", str(args.threads), "--warmup", str(args.warmup), "--runs", str(args.runs)]
-    lathe = run_json_lines([args.binary, artifact, *common], "lathe-bench-train")[0]
+    lathe = run_json_lines([args.binary, artifact, *common, *device_options(args)], "lathe-bench-train")[0]
     peer = run_json_lines([PYTHON, TORCH_TRAIN, export_dir, *common], "the PyTorch training peer",
                           peer_environment(args.threads, args.openblas_coretype))[0]
     return lathe, peer
@@ -386,7 +437,8 @@ def train_row(model, shape, spec, rounds):
             "lathe_peak_rss_mib": lathe_peak, "torch_peak_rss_mib": torch_peak,
             "lathe_model_rss_mib": lathe_model, "torch_model_rss_mib": torch_model,
             "lathe_first_loss": lathe_loss, "torch_first_loss": torch_loss,
-            "loss_rel_diff": rel_diff, "loss_ok": rel_diff < LOSS_TOLERANCE}
+            "loss_rel_diff": rel_diff, "loss_ok": rel_diff < LOSS_TOLERANCE,
+            "kernels": rounds[0][0].get("kernels")}
 
 
 def measure_train(args, workdir):
@@ -401,7 +453,7 @@ def measure_train(args, workdir):
 def cmd_train(args):
     require_binary(args.binary, "lathe-bench-train", "--binary")
     rows = with_workdir(args, measure_train)
-    print(f"Training step (micro-step + AdamW) tokens/s and peak RSS, {peer_note(args)}")
+    print(f"Training step (micro-step + AdamW) tokens/s and peak RSS, lathe on {args.target}, {peer_note(args)}")
     header = f"{'model':<10} {'B x T':<7} {'lathe tok/s':>11} {'torch tok/s':>11} {'l/torch':>7}  " \
              f"{'lathe MiB':>9} {'torch MiB':>9}  {'lathe +MiB':>10} {'torch +MiB':>10}  {'loss rel diff':>13}"
     print(header)
@@ -411,6 +463,9 @@ def cmd_train(args):
               f"{ratio(r['lathe_tokens_per_s'], r['torch_tokens_per_s']):>7}  {r['lathe_peak_rss_mib']:>9.0f} "
               f"{r['torch_peak_rss_mib']:>9.0f}  {r['lathe_model_rss_mib']:>10.0f} {r['torch_model_rss_mib']:>10.0f}  "
               f"{r['loss_rel_diff']:>13.2e}{'' if r['loss_ok'] else ' MISMATCH'}")
+    for r in rows:
+        if r["kernels"]:
+            print_kernel_table(f"{r['model']} {r['shape']} train_micro_step", r["kernels"])
     print("MiB: peak RSS of the process (ru_maxrss); +MiB: that peak minus the RSS just before the model was loaded "
           "(runtime/interpreter and libraries excluded).")
     print(f"first-step loss check: |lathe - torch| / |torch| < {LOSS_TOLERANCE:.0e}: "
@@ -500,10 +555,19 @@ def add_forward_options(parser, with_peer=True):
     parser.add_argument("--binary", default="build/bin/lathe-bench-forward", help="path of lathe-bench-forward")
     parser.add_argument("--workdir", help="keep the exported model and artifact here (default: a temporary dir)")
     parser.add_argument("--json", help="also write the results to this file")
+    add_target_option(parser)
     if with_peer:
         parser.add_argument("--repeat", type=int, default=1,
                             help="rounds of lathe-then-peer timing; the median over rounds is reported")
         add_coretype_option(parser)
+
+
+def add_target_option(parser):
+    parser.add_argument("--target", choices=("cpu", "vulkan"), default="cpu",
+                        help="where lathe runs: cpu, or vulkan (artifacts compiled for cpu,vulkan; per-kernel device "
+                             "times are printed too). The peers stay on the CPU: on lavapipe (Mesa's CPU Vulkan) "
+                             "speed is not meaningful")
+    parser.add_argument("--device", default=None, help="device for --target vulkan, e.g. vulkan:1 (default: vulkan)")
 
 
 def add_coretype_option(parser):
@@ -584,7 +648,10 @@ def main():
     matmul.add_argument("--threads", type=int, default=2)
     matmul.add_argument("--runs", type=int, default=9, help="timed runs per shape (median is reported)")
     matmul.add_argument("--binary", default="build/bin/lathe-bench-matmul", help="path of lathe-bench-matmul")
+    matmul.add_argument("--gpu-binary", default="build/bin/lathe-bench-gpu-matmul",
+                        help="path of lathe-bench-gpu-matmul (--target vulkan)")
     add_coretype_option(matmul)
+    add_target_option(matmul)
     matmul.add_argument("--json", help="also write the results to this file")
     matmul.set_defaults(func=cmd_matmul)
 
@@ -611,6 +678,7 @@ def main():
     train.add_argument("--workdir", help="keep the exported models, artifacts and ids here (default: a temporary dir)")
     train.add_argument("--json", help="also write the results to this file")
     add_coretype_option(train)
+    add_target_option(train)
     train.set_defaults(func=cmd_train)
 
     profile = sub.add_parser("profile", help="lathe forward time by kernel kind (needs perf)")

@@ -1,4 +1,4 @@
-// lathe-bench-decode ARTIFACT --batch B --prompt-len P --new-tokens N --runs R
+// lathe-bench-decode ARTIFACT --batch B --prompt-len P --new-tokens N --runs R [--device DEV]
 // Greedy generation through the public C++ API (lathe.hpp): prefill of B
 // prompts of P random tokens, then N decode steps. Prints one JSON object with
 // the median prefill and decode tokens/s over the runs.
@@ -20,7 +20,8 @@ double median(std::vector<double> values) {
 }
 
 int usage(const char* program) {
-  std::fprintf(stderr, "usage: %s ARTIFACT [--batch B] [--prompt-len P] [--new-tokens N] [--runs R]\n", program);
+  std::fprintf(stderr, "usage: %s ARTIFACT [--batch B] [--prompt-len P] [--new-tokens N] [--runs R] [--device DEV]\n",
+               program);
   return 2;
 }
 
@@ -29,9 +30,11 @@ int usage(const char* program) {
 int main(int argc, char** argv) {
   if (argc < 2) return usage(argv[0]);
   long batch = 1, prompt_len = 128, new_tokens = 32, runs = 3;
+  std::string device = "cpu";
   for (int i = 2; i + 1 < argc; i += 2) {
     const long value = std::strtol(argv[i + 1], nullptr, 10);
-    if (std::strcmp(argv[i], "--batch") == 0) batch = value;
+    if (std::strcmp(argv[i], "--device") == 0) device = argv[i + 1];
+    else if (std::strcmp(argv[i], "--batch") == 0) batch = value;
     else if (std::strcmp(argv[i], "--prompt-len") == 0) prompt_len = value;
     else if (std::strcmp(argv[i], "--new-tokens") == 0) new_tokens = value;
     else if (std::strcmp(argv[i], "--runs") == 0) runs = value;
@@ -40,7 +43,7 @@ int main(int argc, char** argv) {
   if (batch < 1 || prompt_len < 1 || new_tokens < 2 || runs < 1) return usage(argv[0]);
   try {
     lathe::Artifact artifact(argv[1]);
-    lathe::Session session(artifact, "cpu");
+    lathe::Session session(artifact, device);
     std::mt19937 rng(1);
     std::uniform_int_distribution<int32_t> token(0, 999);
     std::vector<std::vector<int32_t>> prompts(static_cast<size_t>(batch));

@@ -82,6 +82,9 @@ def add_decode_command(sub):
     decode.add_argument("--artifact", default=None, help="reuse this GPT-2-shaped artifact instead of compiling one")
     decode.add_argument("--openblas-coretype", default=None,
                         help="set OPENBLAS_CORETYPE for the peer (see bench.py matmul; e.g. SkylakeX)")
+    decode.add_argument("--target", choices=("cpu", "vulkan"), default="cpu",
+                        help="where lathe runs (the peer stays on the CPU; lavapipe speed is not meaningful)")
+    decode.add_argument("--device", default=None, help="device for --target vulkan (default: vulkan)")
     decode.set_defaults(func=cmd_decode)
 
 
@@ -91,14 +94,17 @@ def cmd_decode(args):
     batches = [int(b) for b in args.batches.split(",")]
     artifact = args.artifact or os.path.join(build, "bench-gpt2-infer.lathe")
     if not args.artifact:
-        subprocess.run([os.path.join(build, "bin", "lathe"), "compile", os.path.join(root, "examples", "gpt2.yaml"),
+        model = os.path.join(root, "examples", "gpt2.yaml")
+        targets = "cpu" if args.target == "cpu" else f"cpu,{args.target}"
+        subprocess.run([os.path.join(build, "bin", "lathe"), "compile", model, "--target", targets,
                         "--max-batch", str(max(batches)), "--max-seq", "256", "-o", artifact], check=True)
     env = dict(os.environ, LATHE_NUM_THREADS=str(args.threads))
     lathe = []
     for batch in batches:
         out = subprocess.run([os.path.join(build, "bin", "lathe-bench-decode"), artifact, "--batch", str(batch),
                               "--prompt-len", str(args.prompt_len), "--new-tokens", str(args.new_tokens),
-                              "--runs", str(args.runs)], check=True, capture_output=True, text=True, env=env)
+                              "--runs", str(args.runs), "--device", args.device or args.target],
+                             check=True, capture_output=True, text=True, env=env)
         lathe.append(json.loads(out.stdout))
     peer_env = peer_environment(args.threads, args.openblas_coretype)
     job = {"threads": args.threads, "runs": args.runs, "prompt_len": args.prompt_len,
@@ -106,8 +112,8 @@ def cmd_decode(args):
     out = subprocess.run(["/usr/bin/python3", "-c", PEER_SCRIPT, json.dumps(job)], check=True, capture_output=True, text=True,
                          env=peer_env)
     torch_rates = json.loads(out.stdout)
-    print(f"GPT-2 124M shape, prompt {args.prompt_len}, {args.new_tokens} new tokens, {args.threads} threads "
-          f"(median of {args.runs})")
+    print(f"GPT-2 124M shape, lathe on {args.target}, "
+          f"prompt {args.prompt_len}, {args.new_tokens} new tokens, {args.threads} threads (median of {args.runs})")
     print(f"{'batch':>5} {'':>8} {'lathe tok/s':>12} {'torch tok/s':>12} {'lathe/torch':>11}")
     for mine, peer in zip(lathe, torch_rates):
         for phase in ("prefill", "decode"):

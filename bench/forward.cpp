@@ -1,5 +1,5 @@
-// lathe-bench-forward: forward-pass throughput of a compiled artifact on the
-// CPU. Warm-up, then timed runs on seeded random token ids (or ids from a
+// lathe-bench-forward: forward-pass throughput of a compiled artifact on a
+// device (cpu by default). Warm-up, then timed runs on seeded random token ids (or ids from a
 // .npy); prints one JSON object: median/min seconds and tokens/s.
 #include <algorithm>
 #include <chrono>
@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "KernelProfile.h"
 #include "Npy.h"
 #include "lathe/lathe.hpp"
 
@@ -29,11 +30,14 @@ struct Options {
   uint32_t seed = 1;
   std::string tokens_file;  // overrides batch/seq/seed
   std::string dump_logits;  // logits of the last run, float32 .npy
+  std::string device = "cpu";
+  bool profile = false;     // add per-kernel-kind device times of one more run
 };
 
 const char* const kUsage =
     "usage: lathe-bench-forward ARTIFACT [--batch B] [--seq T] [--threads N] [--warmup N] [--runs N]\n"
-    "                           [--seed S] [--tokens-file ids.npy] [--dump-logits out.npy]\n";
+    "                           [--seed S] [--tokens-file ids.npy] [--dump-logits out.npy]\n"
+    "                           [--device cpu|vulkan[:N]] [--profile 0|1]\n";
 
 int64_t parseInteger(const std::string& flag, const std::string& text, int64_t min_value) {
   size_t used = 0;
@@ -67,6 +71,8 @@ Options parseOptions(int argc, char** argv) {
     else if (arg == "--seed") options.seed = static_cast<uint32_t>(parseInteger(arg, value, 0));
     else if (arg == "--tokens-file") options.tokens_file = value;
     else if (arg == "--dump-logits") options.dump_logits = value;
+    else if (arg == "--device") options.device = value;
+    else if (arg == "--profile") options.profile = parseInteger(arg, value, 0) != 0;
     else throw std::invalid_argument("unknown option '" + arg + "'");
   }
   if (options.artifact.empty()) throw std::invalid_argument("no artifact given");
@@ -99,7 +105,7 @@ int benchmark(const Options& options) {
     throw std::invalid_argument("B=" + std::to_string(B) + ", T=" + std::to_string(T) + " exceeds the artifact's " +
                                 "max batch " + std::to_string(artifact.maxBatch()) + " / max seq " +
                                 std::to_string(artifact.maxSeq()));
-  lathe::Session session(artifact, "cpu");
+  lathe::Session session(artifact, options.device);
   session.setInput<int32_t>("forward", "tokens", tokens.shape, tokens.ids);
   for (int i = 0; i < options.warmup; ++i) session.run("forward");
   std::vector<double> times;
@@ -121,7 +127,9 @@ int benchmark(const Options& options) {
                            {"runs", options.runs},
                            {"median_s", median},
                            {"min_s", times.front()},
-                           {"tokens_per_s", double(B * T) / median}};
+                           {"tokens_per_s", double(B * T) / median},
+                           {"device", options.device}};
+  if (options.profile) result["kernels"] = lathe::bench::profileByKind(session, "forward");
   std::cout << result.dump() << std::endl;
   return 0;
 }

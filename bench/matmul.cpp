@@ -10,25 +10,12 @@
 #include <vector>
 
 #include "Kernels.h"
+#include "MatmulShapes.h"
 #include "ThreadPool.h"
 
 namespace {
 
-struct Shape {
-  const char* name;
-  int64_t M, N, K;
-  bool trans_b;
-};
-
-// Square sizes and Transformer linears (GPT-2 124M: C=768, MLP 3072, vocab 50257).
-const Shape kShapes[] = {
-    {"square_1024", 1024, 1024, 1024, false},
-    {"square_2048", 2048, 2048, 2048, false},
-    {"qkv_M256", 256, 2304, 768, true},
-    {"mlp_up_M1024", 1024, 3072, 768, true},
-    {"mlp_down_M1024", 1024, 768, 3072, true},
-    {"lm_head_M256", 256, 50257, 768, true},
-};
+using Shape = lathe::bench::MatmulShape;
 
 double medianGflops(lathe::cpu::ThreadPool& pool, const Shape& s, int runs) {
   std::mt19937 rng(1);
@@ -77,7 +64,7 @@ int main(int argc, char** argv) {
   }
   if (threads < 1 || runs < 1) return usage(argv[0]);
   lathe::cpu::ThreadPool pool(threads);
-  for (const Shape& s : kShapes) {
+  for (const Shape& s : lathe::bench::kMatmulShapes) {
     if (!only.empty() && std::find(only.begin(), only.end(), s.name) == only.end()) continue;
     double gflops = medianGflops(pool, s, runs);
     std::printf("{\"impl\": \"lathe\", \"shape\": \"%s\", \"M\": %lld, \"N\": %lld, \"K\": %lld, \"trans_b\": %s, "

@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "KernelProfile.h"
 #include "Npy.h"
 #include "lathe/lathe.hpp"
 
@@ -32,10 +33,13 @@ struct Options {
   int warmup = 1;
   int runs = 5;
   float lr = 1e-4f;
+  std::string device = "cpu";
+  bool profile = false;  // add per-kernel-kind device times of one more micro-step
 };
 
 const char* const kUsage =
     "usage: lathe-bench-train ARTIFACT --ids ids.npy [--threads N] [--warmup N] [--runs N] [--lr LR]\n"
+    "                         [--device cpu|vulkan[:N]] [--profile 0|1]\n"
     "  ids.npy: (B, T+1) int32 token ids; tokens = ids[:, :T], targets = ids[:, 1:]\n";
 
 int64_t parseInteger(const std::string& flag, const std::string& text, int64_t min_value) {
@@ -81,6 +85,8 @@ Options parseOptions(int argc, char** argv) {
     else if (arg == "--warmup") options.warmup = static_cast<int>(parseInteger(arg, value, 1));
     else if (arg == "--runs") options.runs = static_cast<int>(parseInteger(arg, value, 1));
     else if (arg == "--lr") options.lr = parsePositive(arg, value);
+    else if (arg == "--device") options.device = value;
+    else if (arg == "--profile") options.profile = parseInteger(arg, value, 0) != 0;
     else throw std::invalid_argument("unknown option '" + arg + "'");
   }
   if (options.artifact.empty()) throw std::invalid_argument("no artifact given");
@@ -126,7 +132,8 @@ double seconds(std::chrono::steady_clock::time_point start) {
 
 class TrainStep {
 public:
-  TrainStep(const lathe::Artifact& artifact, const Batch& batch, float lr) : session_(artifact, "cpu"), lr_(lr) {
+  TrainStep(const lathe::Artifact& artifact, const Batch& batch, float lr, const std::string& device)
+      : session_(artifact, device), lr_(lr) {
     session_.setInput("train_micro_step", "tokens", batch.shape, batch.tokens);
     session_.setInput("train_micro_step", "targets", batch.shape, batch.targets);
   }
@@ -143,6 +150,8 @@ public:
     session_.run("optimizer_step");
     return loss;
   }
+
+  lathe::Session& session() { return session_; }
 
 private:
   lathe::Session session_;
@@ -161,7 +170,7 @@ int benchmark(const Options& options) {
     throw std::invalid_argument("B=" + std::to_string(B) + ", T=" + std::to_string(T) + " exceeds the artifact's " +
                                 "max batch " + std::to_string(artifact.maxBatch()) + " / max seq " +
                                 std::to_string(artifact.maxSeq()));
-  TrainStep step(artifact, batch, options.lr);
+  TrainStep step(artifact, batch, options.lr, options.device);
   auto start = std::chrono::steady_clock::now();
   const float first_loss = step.run();
   const double first_step_s = seconds(start);
@@ -186,7 +195,9 @@ int benchmark(const Options& options) {
                            {"min_s", times.front()},
                            {"tokens_per_s", double(B * T) / median},
                            {"rss_before_model_bytes", rss_before_model},
-                           {"peak_rss_bytes", peak_rss}};
+                           {"peak_rss_bytes", peak_rss},
+                           {"device", options.device}};
+  if (options.profile) result["kernels"] = lathe::bench::profileByKind(step.session(), "train_micro_step");
   std::cout << result.dump() << std::endl;
   return 0;
 }

@@ -1,0 +1,24 @@
+// The GEMM shapes every matmul benchmark reports (cpu and GPU drivers).
+#pragma once
+
+#include <cstdint>
+
+namespace lathe::bench {
+
+struct MatmulShape {
+  const char* name;
+  int64_t M, N, K;
+  bool trans_b;  // B is (N, K), as in a linear layer
+};
+
+// Square sizes and Transformer linears (GPT-2 124M: C=768, MLP 3072, vocab 50257).
+inline constexpr MatmulShape kMatmulShapes[] = {
+    {"square_1024", 1024, 1024, 1024, false},
+    {"square_2048", 2048, 2048, 2048, false},
+    {"qkv_M256", 256, 2304, 768, true},
+    {"mlp_up_M1024", 1024, 3072, 768, true},
+    {"mlp_down_M1024", 1024, 768, 3072, true},
+    {"lm_head_M256", 256, 50257, 768, true},
+};
+
+}  // namespace lathe::bench

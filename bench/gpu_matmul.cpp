@@ -1,0 +1,130 @@
+// lathe-bench-gpu-matmul: GFLOP/s of the GPU Gemm kernel on a GPU device, one
+// JSON object per line. Each shape is a one-dispatch artifact (A and B inputs,
+// C output) carrying the kernel `lathe compile` would generate; the time is the
+// median of the device's own timestamps for the dispatch (profiling), so
+// uploads and submission overhead are not counted.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "MatmulShapes.h"
+#include "SchemaVersion.h"
+#include "artifact_generated.h"
+#include "lathe/codegen/gpu/GpuProgramWriter.h"
+#include "lathe/lathe.hpp"
+
+namespace {
+
+using lathe::bench::MatmulShape;
+namespace fb = lathe::fb;
+namespace gpu = lathe::codegen::gpu;
+
+std::unique_ptr<fb::TensorSpecT> matrix(const std::string& name, int64_t rows, int64_t cols) {
+  auto spec = std::make_unique<fb::TensorSpecT>();
+  spec->name = name;
+  spec->dtype = fb::DType::F32;
+  spec->shape = {fb::Dim(rows, 0, 0), fb::Dim(cols, 0, 0)};
+  return spec;
+}
+
+/// C(M,N) = A(M,K) . op(B) as an artifact for the cpu and `target`.
+std::vector<uint8_t> gemmArtifact(const MatmulShape& s, const std::string& target) {
+  fb::ArtifactT a;
+  a.schema_version = fb::kSchemaVersion;
+  a.producer = "lathe-bench-gpu-matmul";
+  a.target = "cpu," + target;
+  a.max_batch = a.max_seq = 1;
+  auto entry = std::make_unique<fb::EntryPointT>();
+  entry->name = "gemm";
+  entry->inputs.push_back(matrix("A", s.M, s.K));
+  entry->inputs.push_back(s.trans_b ? matrix("B", s.N, s.K) : matrix("B", s.K, s.N));
+  entry->outputs.push_back(matrix("C", s.M, s.N));
+  auto dispatch = std::make_unique<fb::DispatchT>();
+  dispatch->kind = fb::KernelKind::Gemm;
+  dispatch->name = s.name;
+  dispatch->buffers = {fb::BufferRef(fb::BufferSpace::Input, 0), fb::BufferRef(fb::BufferSpace::Input, 1),
+                       fb::BufferRef(fb::BufferSpace::Output, 0)};
+  dispatch->dims = {fb::Dim(s.M, 0, 0), fb::Dim(s.N, 0, 0), fb::Dim(s.K, 0, 0)};
+  dispatch->int_params = {s.trans_b ? 1 : 0, 0, 0, 0};  // trans_b, act none, no bias, no residual
+
+  gpu::EntryDispatches shapes{"gemm", {{fb::KernelKind::Gemm, gpu::operandElements(fb::KernelKind::Gemm, 3,
+                                                                                   dispatch->int_params),
+                                        3, dispatch->int_params, 0}},
+                              {s.name}};
+  flatbuffers::FlatBufferBuilder program_fbb;
+  std::string error;
+  auto program = gpu::writeGpuProgram(program_fbb, target, {shapes}, error);
+  if (program.IsNull()) throw std::runtime_error(error);
+  program_fbb.Finish(program);
+  a.gpu_programs.emplace_back(flatbuffers::GetRoot<fb::GpuProgram>(program_fbb.GetBufferPointer())->UnPack());
+
+  entry->dispatches.push_back(std::move(dispatch));
+  a.entry_points.push_back(std::move(entry));
+  flatbuffers::FlatBufferBuilder fbb;
+  fb::FinishArtifactBuffer(fbb, fb::Artifact::Pack(fbb, &a));
+  return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
+}
+
+double medianGflops(const MatmulShape& s, const std::string& device, int runs) {
+  const std::string target = device.substr(0, device.find(':'));
+  const std::vector<uint8_t> bytes = gemmArtifact(s, target);
+  lathe::Session session(lathe::Artifact::fromMemory(bytes.data(), bytes.size()), device);
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> A(s.M * s.K), B(s.K * s.N);
+  for (float& x : A) x = dist(rng);
+  for (float& x : B) x = dist(rng);
+  session.setInput("gemm", "A", {s.M, s.K}, A);
+  session.setInput("gemm", "B", s.trans_b ? std::vector<int64_t>{s.N, s.K} : std::vector<int64_t>{s.K, s.N}, B);
+  session.run("gemm");  // warm-up: pipeline creation, first-touch
+  session.setProfiling(true);
+  std::vector<double> rates;
+  const double flops = 2.0 * double(s.M) * double(s.N) * double(s.K);
+  for (int r = 0; r < runs; ++r) {
+    session.run("gemm");
+    const double seconds = session.profile().at(0).microseconds * 1e-6;
+    rates.push_back(flops / seconds * 1e-9);
+  }
+  std::sort(rates.begin(), rates.end());
+  return rates[rates.size() / 2];
+}
+
+int usage(const char* argv0) {
+  std::fprintf(stderr, "usage: %s [--device vulkan[:N]] [--runs N] [--shape NAME]...\n", argv0);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string device = "vulkan";
+  int runs = 5;
+  std::vector<std::string> only;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (i + 1 >= argc) return usage(argv[0]);
+    if (arg == "--device") device = argv[++i];
+    else if (arg == "--runs") runs = std::atoi(argv[++i]);
+    else if (arg == "--shape") only.push_back(argv[++i]);
+    else return usage(argv[0]);
+  }
+  if (runs < 1) return usage(argv[0]);
+  try {
+    for (const MatmulShape& s : lathe::bench::kMatmulShapes) {
+      if (!only.empty() && std::find(only.begin(), only.end(), s.name) == only.end()) continue;
+      const double gflops = medianGflops(s, device, runs);
+      std::printf("{\"impl\": \"lathe-%s\", \"shape\": \"%s\", \"M\": %lld, \"N\": %lld, \"K\": %lld, "
+                  "\"trans_b\": %s, \"gflops\": %.1f}\n",
+                  device.c_str(), s.name, (long long)s.M, (long long)s.N, (long long)s.K,
+                  s.trans_b ? "true" : "false", gflops);
+      std::fflush(stdout);
+    }
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "lathe-bench-gpu-matmul: %s\n", error.what());
+    return 1;
+  }
+  return 0;
+}
