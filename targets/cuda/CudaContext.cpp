@@ -88,13 +88,12 @@ void MemoryPool::freeEmptyBlocks() {
   blocks_.erase(empty, blocks_.end());
 }
 
-ScopedContext::ScopedContext(const Api& api, CUcontext context) : api_(api) {
-  check(api_, api_.cuCtxPushCurrent(context), "making the context current");
-}
+ScopedContext::ScopedContext(const Api& api, CUcontext context)
+    : api_(api), pushed_(api_.cuCtxPushCurrent(context) == CUDA_SUCCESS) {}
 
 ScopedContext::~ScopedContext() {
   CUcontext popped = nullptr;
-  api_.cuCtxPopCurrent(&popped);
+  if (pushed_) api_.cuCtxPopCurrent(&popped);
 }
 
 Context::Context(int64_t index, const std::string& spec) : api_(std::make_unique<Api>()) {

@@ -40,7 +40,9 @@ private:
   std::vector<std::unique_ptr<Block>> blocks_;
 };
 
-/// Makes the context current on this thread for a scope (restoring the caller's).
+/// Makes the context current on this thread for a scope (restoring the
+/// caller's). Never throws, so destructors may use it: if the push fails, the
+/// driver calls that follow fail and say so.
 class ScopedContext {
 public:
   ScopedContext(const Api& api, CUcontext context);
@@ -50,6 +52,7 @@ public:
 
 private:
   const Api& api_;
+  bool pushed_;
 };
 
 class Context {

@@ -86,11 +86,23 @@ public:
   }
 
 private:
+  // Fills `kernel` only when every step succeeds, so a failed load leaves nothing behind.
   void load(uint32_t index, Kernel& kernel) {
     const fb::GpuKernel& source = *program_.kernels()->Get(index);
     const std::string where = kernelWhere(index, source);
+    Kernel loaded;
+    loaded.module = loadModule(source, where);
+    try {
+      configure(source, where, loaded);
+    } catch (...) {
+      context_->api().cuModuleUnload(loaded.module);
+      throw;
+    }
+    kernel = loaded;
+  }
+
+  void configure(const fb::GpuKernel& source, const std::string& where, Kernel& kernel) {
     const cu::Api& api = context_->api();
-    kernel.module = loadModule(source, where);
     const std::string entry = source.entry()->str();
     check(api, api.cuModuleGetFunction(&kernel.function, kernel.module, entry.c_str()),
           where + ": finding its entry '" + entry + "'");
@@ -122,16 +134,19 @@ private:
     }
   }
 
-  // The cubin built for this GPU's architecture, else the PTX compiled by the driver.
+  // The cubin built for this GPU's architecture, else (or if the driver
+  // refuses that cubin, e.g. one from a newer toolkit) the PTX, compiled by the driver.
   cu::CUmodule loadModule(const fb::GpuKernel& source, const std::string& where) {
     const cu::Api& api = context_->api();
     cu::CUmodule module = nullptr;
+    std::string cubin_problem = " (no cubin for it)";
     if (source.binaries() != nullptr) {
       for (const fb::GpuBinary* binary : *source.binaries()) {
         if (binary->arch()->str() != context_->arch()) continue;
-        check(api, api.cuModuleLoadDataEx(&module, binary->data()->data(), 0, nullptr, nullptr),
-              where + ": loading its " + context_->arch() + " cubin");
-        return module;
+        const cu::CUresult result = api.cuModuleLoadDataEx(&module, binary->data()->data(), 0, nullptr, nullptr);
+        if (result == cu::CUDA_SUCCESS) return module;
+        if (result == cu::CUDA_ERROR_OUT_OF_MEMORY) check(api, result, where + ": loading its cubin");
+        cubin_problem = " (its " + context_->arch() + " cubin was refused: " + cu::resultText(api, result) + ")";
       }
     }
     const std::string ptx(reinterpret_cast<const char*>(source.code()->data()), source.code()->size());
@@ -142,7 +157,7 @@ private:
     if (result != cu::CUDA_SUCCESS) {
       log.resize(strnlen(log.data(), log.size()));
       throw Error(result == cu::CUDA_ERROR_OUT_OF_MEMORY ? LATHE_ERROR_OUT_OF_MEMORY : LATHE_ERROR_UNSUPPORTED,
-                  where + ": the driver cannot compile its PTX for " + context_->arch() + " (no cubin for it): " +
+                  where + ": the driver cannot compile its PTX for " + context_->arch() + cubin_problem + ": " +
                       cu::resultText(api, result) + (log.empty() ? "" : "\n" + log));
     }
     return module;
