@@ -81,7 +81,8 @@ protected:
 };
 
 /// "cpu", "vulkan", "vulkan:N", "vulkan:<name substring>", "cuda" (GPU 0) or
-/// "cuda:N" (others are refused with "not available in this build").
+/// "cuda:N" ("vulkan" in a build without the Vulkan headers is refused with
+/// "not available in this build").
 std::unique_ptr<Device> createDevice(const std::string& spec);
 
 }  // namespace lathe::runtime
