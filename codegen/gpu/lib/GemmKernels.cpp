@@ -239,9 +239,9 @@ KernelPlan gemvPlan(int64_t rows, bool trans_b, int64_t act, bool has_bias, bool
       V m = output / teams.columns, column = output % teams.columns;
       V out_n = n0 + column;
       k.when(output < rows * teams.columns && m < M && out_n < N, [&] {
-        V value = k.loop(k.index(0), k.index(teams.team), k.index(1), {k.f32(0.0)}, [&](V lane, const std::vector<V>& sum) {
-          return std::vector<V>{sum[0] + k.load(partials, m * kGemvThreads + teams.invocation(column, lane))};
-        })[0];
+        V value = k.f32(0.0);
+        for (int64_t lane = 0; lane < teams.team; ++lane)
+          value = value + k.load(partials, m * kGemvThreads + teams.invocation(column, k.index(lane)));
         if (has_bias) value = value + k.load(k.operand(3), out_n);
         value = activate(k, act, value);
         V at = m * N + out_n;

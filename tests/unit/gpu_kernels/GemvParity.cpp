@@ -31,9 +31,10 @@ std::vector<KernelCase> gemvCases() {
   for (bool trans_b : {true, false})
     for (int64_t act = 0; act < 5; ++act)
       for (bool bias : {false, true})
-        for (bool residual : {false, true}) cases.push_back(gemv(3, 4, trans_b ? 77 : 130, 45, trans_b, act, bias, residual));
+        for (bool residual : {false, true})
+          cases.push_back(gemv(3, 4, trans_b ? 77 : 130, 45, trans_b, act, bias, residual));
   // Decode shapes of GPT-2 124M (C = 768, MLP 3072, vocab 50257) at batch 1, 3 and 8. The vocabulary
-  // head is cut to K = 600: 50257 x 768 floats pass lavapipe's 128 MiB storage buffer range.
+  // head is cut to K = 600: 50257 x 768 floats exceed lavapipe's 128 MiB storage buffer range.
   for (bool trans_b : {true, false}) {
     cases.push_back(gemv(1, 1, 50257, 600, trans_b, 0, false, false));
     cases.push_back(gemv(8, 8, 50257, 600, trans_b, 0, false, false));
