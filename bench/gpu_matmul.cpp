@@ -52,7 +52,7 @@ std::vector<uint8_t> gemmArtifact(const MatmulShape& s, const std::string& targe
 
   gpu::EntryDispatches shapes{"gemm", {{fb::KernelKind::Gemm, gpu::operandElements(fb::KernelKind::Gemm, 3,
                                                                                    dispatch->int_params),
-                                        3, dispatch->int_params, 0}},
+                                        3, dispatch->int_params, 0, {s.M, s.N, s.K}}},
                               {s.name}};
   flatbuffers::FlatBufferBuilder program_fbb;
   std::string error;

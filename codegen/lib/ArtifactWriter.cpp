@@ -63,6 +63,9 @@ public:
 
   fbs::Offset<fb::EntryPoint> encode(func::FuncOp fn) {
     shapes_.entry = fn.getSymName().str();
+    auto max_batch = fn->getAttrOfType<IntegerAttr>(ir::kMaxBatchAttr);
+    auto max_seq = fn->getAttrOfType<IntegerAttr>(ir::kMaxSeqAttr);
+    if (max_batch && max_seq) max_batch_seq_ = {max_batch.getInt(), max_seq.getInt()};
     std::vector<fbs::Offset<fb::Dispatch>> dispatches;
     for (Operation& op : fn.getBody().front()) {
       if (auto param = dyn_cast<ir::ParamOp>(op)) { weightRef(param); continue; }
@@ -367,9 +370,14 @@ private:
       refs.push_back(*ref);
     }
     std::vector<fb::Dim> dims;
-    for (const auto& d : record->dims) dims.push_back(toDim(d));
+    std::vector<int64_t> bounds;
+    for (const auto& d : record->dims) {
+      dims.push_back(toDim(d));
+      if (max_batch_seq_) bounds.push_back(d.at(max_batch_seq_->first, max_batch_seq_->second));
+    }
     shapes_.shapes.push_back({record->kind, gpu::operandElements(record->kind, refs.size(), record->ints),
-                              static_cast<int>(dims.size()), record->ints, static_cast<int>(record->floats.size())});
+                              static_cast<int>(dims.size()), record->ints, static_cast<int>(record->floats.size()),
+                              bounds});
     shapes_.names.push_back(kernelName(op));
     return fb::CreateDispatchDirect(fbb_, record->kind, &refs, &dims, &record->ints, &record->floats,
                                     kernelName(op).c_str());
@@ -383,6 +391,7 @@ private:
   fbs::FlatBufferBuilder& fbb_;
   NamedBuffers& named_;
   gpu::EntryDispatches shapes_;
+  std::optional<std::pair<int64_t, int64_t>> max_batch_seq_;  // the entry point's, for dim bounds
 };
 
 /// "cpu,vulkan" -> {"cpu", "vulkan"}.

@@ -9,6 +9,9 @@
 // floats = 8.3 KiB): every element of a staged slab is used 64 times, and the
 // small footprint leaves room for several resident workgroups per core. The
 // next slab is fetched into registers while the current one is multiplied.
+//
+// When the dispatch's bound on M is small (decode: M = batch), Gemm is a GEMV
+// instead (gemvPlan): the tile would waste most of its rows.
 #include <utility>
 
 #include "KernelMath.h"
@@ -26,6 +29,16 @@ constexpr int64_t kTileThreads = kSide * kSide;       // 256
 constexpr int64_t kPitch = kTile + 1;                 // +1: transposed slab stores fall in distinct banks
 constexpr int64_t kSlabFloats = kSlab * kPitch;       // one staged operand slab, (BK, BM + 1)
 constexpr int64_t kSlabLoads = kTile * kSlab / kTileThreads;
+
+// GEMV (Gemm whose M is bounded by kGemvMaxRows at compile time): 256
+// invocations; each invocation keeps one partial sum per row of A. With
+// trans_b, teams of 32 read one column's K contiguous values (8 columns per
+// workgroup); with B stored (K,N), 64 adjacent columns are read by adjacent
+// invocations and 4 invocations share each column's K.
+constexpr int64_t kGemvMaxRows = 8;
+constexpr int64_t kGemvThreads = 256;
+constexpr int64_t kGemvTeamKContiguous = 32;
+constexpr int64_t kGemvTeamKOutermost = 4;
 
 // BiasGrad: 8 adjacent columns (one 32-byte segment per row) by 32 row groups.
 constexpr int64_t kBiasColumns = 8;
@@ -163,6 +176,83 @@ KernelPlan gemmPlan(bool trans_b, int64_t act, bool has_bias, bool has_residual)
   });
 }
 
+/// How the GEMV workgroup's invocations split into (column, team lane).
+struct GemvTeams {
+  bool k_contiguous;  // B stored (N,K): a team's lanes are adjacent invocations
+  int64_t team;       // invocations sharing one column, striding over K
+  int64_t columns;    // columns of C per workgroup
+
+  explicit GemvTeams(bool trans_b)
+      : k_contiguous(trans_b), team(trans_b ? kGemvTeamKContiguous : kGemvTeamKOutermost),
+        columns(kGemvThreads / team) {}
+  V invocation(V column, V lane) const { return k_contiguous ? column * team + lane : lane * columns + column; }
+  V column(V tid) const { return k_contiguous ? tid / team : tid % columns; }
+  V lane(V tid) const { return k_contiguous ? tid % team : tid / columns; }
+};
+
+/// The smallest power of two >= rows: one kernel serves every M up to it.
+int64_t gemvRows(int64_t m_bound) {
+  int64_t rows = 1;
+  while (rows < m_bound) rows *= 2;
+  return rows;
+}
+
+// Gemm as GEMV, dims (M, N, K) with M <= `rows` (runtime M may be smaller).
+// A(M,K), B (N,K) when trans_b else (K,N), C(M,N); same epilogue as gemmPlan.
+// Each invocation sums A(m, k) * B(k, n) for its column n, every row m, over
+// k = lane, lane + team, ...; the team's partial sums meet in workgroup memory,
+// (rows, 256), and one invocation per (m, n) adds them in lane order.
+KernelPlan gemvPlan(int64_t rows, bool trans_b, int64_t act, bool has_bias, bool has_residual) {
+  const GemvTeams teams(trans_b);
+  KernelPlan plan;
+  plan.name = "gemv_m" + std::to_string(rows) + (trans_b ? "_nt_" : "_nn_") + kActNames[act];
+  if (has_bias) plan.name += "_bias";
+  if (has_residual) plan.name += "_residual";
+  plan.workgroup = {static_cast<uint32_t>(kGemvThreads), 1, 1};
+  plan.grid[0] = {{1}, static_cast<uint32_t>(teams.columns), false};
+  plan.shared_bytes = rows * kGemvThreads * static_cast<int64_t>(sizeof(float));
+  plan.body = [=](KernelBuilder& k) {
+    V M = k.dim(0), N = k.dim(1), K = k.dim(2);
+    mlir::Value a = k.operand(0), b = k.operand(1), c = k.operand(2);
+    V tid = k.threadId();
+    V n0 = k.blockId(0) * teams.columns;
+    V n = n0 + teams.column(tid);
+    std::vector<V> a_row_starts;  // rows past M read row 0; their sums are never stored
+    for (int64_t m = 0; m < rows; ++m) a_row_starts.push_back(k.select(k.index(m) < M, k.index(m), k.index(0)) * K);
+    // Columns past N sum nothing (the loop holds no barrier, so it may be uneven).
+    V k_end = k.select(n < N, K, k.index(0));
+    std::vector<V> partial = k.loop(teams.lane(tid), k_end, k.index(teams.team), std::vector<V>(rows, k.f32(0.0)),
+                                    [&](V kk, const std::vector<V>& sum) {
+                                      V b_value = k.load(b, trans_b ? n * K + kk : kk * N + n);
+                                      std::vector<V> next;
+                                      for (int64_t m = 0; m < rows; ++m)
+                                        next.push_back(sum[m] + k.load(a, a_row_starts[m] + kk) * b_value);
+                                      return next;
+                                    });
+    mlir::Value partials = k.shared(rows * kGemvThreads);  // (row, invocation)
+    for (int64_t m = 0; m < rows; ++m) k.store(partial[m], partials, tid + m * kGemvThreads);
+    k.barrier();
+    // Outputs (m, column) of the workgroup, column fastest so that stores to C are adjacent.
+    const int residual_operand = has_bias ? 4 : 3;
+    for (int64_t first = 0; first < rows * teams.columns; first += kGemvThreads) {
+      V output = tid + first;
+      V m = output / teams.columns, column = output % teams.columns;
+      V out_n = n0 + column;
+      k.when(output < rows * teams.columns && m < M && out_n < N, [&] {
+        V value = k.f32(0.0);
+        for (int64_t lane = 0; lane < teams.team; ++lane)
+          value = value + k.load(partials, m * kGemvThreads + teams.invocation(column, k.index(lane)));
+        if (has_bias) value = value + k.load(k.operand(3), out_n);
+        value = activate(k, act, value);
+        V at = m * N + out_n;
+        if (has_residual) value = value + k.load(k.operand(residual_operand), at);
+        k.store(value, c, at);
+      });
+    }
+  };
+  return plan;
+}
+
 // GemmWeightGrad, dims (M, N, K): dW(N,K) += dY(M,N)^T . X(M,K), i.e. the tiled
 // product with C = dW, A = dY^T (stored (M,N): reduction dim outermost) and
 // B = X (stored (M,K): reduction dim outermost), reducing over the M rows.
@@ -222,7 +312,11 @@ KernelPlan planGemmKernel(const DispatchShape& shape, const GpuLimits& limits) {
       if (shape.ints.size() != 4) return {};
       const int64_t act = shape.ints[1];
       if (act < 0 || act >= kActCount) return {};
-      KernelPlan plan = gemmPlan(shape.ints[0] == 1, act, shape.ints[2] == 1, shape.ints[3] == 1);
+      const bool trans_b = shape.ints[0] == 1, has_bias = shape.ints[2] == 1, has_residual = shape.ints[3] == 1;
+      const bool few_rows = !shape.dim_bounds.empty() && shape.dim_bounds[0] >= 1 &&
+                            shape.dim_bounds[0] <= kGemvMaxRows;
+      KernelPlan plan = few_rows ? gemvPlan(gemvRows(shape.dim_bounds[0]), trans_b, act, has_bias, has_residual)
+                                 : gemmPlan(trans_b, act, has_bias, has_residual);
       return plan.shared_bytes <= limits.shared_bytes ? plan : KernelPlan{};
     }
     case KernelKind::GemmWeightGrad: {

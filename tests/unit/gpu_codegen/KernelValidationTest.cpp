@@ -28,6 +28,7 @@ struct Case {
   int dims;
   std::vector<int64_t> ints;
   int floats;
+  std::vector<int64_t> dim_bounds = {};  // empty: unknown (the general kernels)
 };
 
 /// One dispatch per kernel variant, shaped as the artifact writer shapes them.
@@ -109,6 +110,16 @@ const Case kCases[] = {
     {"rope_at", KernelKind::RopeAt, 2, 4, {}, 1},
     {"add_positions_at_learned", KernelKind::AddPositionsAt, 3, 3, {0}, 0},
     {"add_positions_at_sinusoidal", KernelKind::AddPositionsAt, 2, 3, {1}, 0},
+    // GEMV (GemmKernels.cpp): Gemm whose M is bounded by a decode batch, one variant per row count
+    // (bounds round up to 1, 2, 4, 8), both storage orders of B, every epilogue.
+    {"gemv_m1_nt_none", KernelKind::Gemm, 3, 3, {1, 0, 0, 0}, 0, {1, 50257, 768}},
+    {"gemv_m2_nt_gelu_tanh_bias", KernelKind::Gemm, 4, 3, {1, 2, 1, 0}, 0, {2, 3072, 768}},
+    {"gemv_m4_nt_none_bias_residual", KernelKind::Gemm, 5, 3, {1, 0, 1, 1}, 0, {3, 768, 3072}},
+    {"gemv_m8_nt_gelu", KernelKind::Gemm, 3, 3, {1, 1, 0, 0}, 0, {8, 2304, 768}},
+    {"gemv_m8_nt_relu_residual", KernelKind::Gemm, 4, 3, {1, 3, 0, 1}, 0, {8, 768, 768}},
+    {"gemv_m8_nt_silu_bias_residual", KernelKind::Gemm, 5, 3, {1, 4, 1, 1}, 0, {8, 768, 768}},
+    {"gemv_m1_nn_none", KernelKind::Gemm, 3, 3, {0, 0, 0, 0}, 0, {1, 768, 3072}},
+    {"gemv_m8_nn_gelu_bias_residual", KernelKind::Gemm, 5, 3, {0, 1, 1, 1}, 0, {5, 768, 3072}},
 };
 
 class KernelValidation : public ::testing::TestWithParam<Case> {
@@ -122,9 +133,10 @@ protected:
 
 TEST_P(KernelValidation, LowersToValidVulkanSpirv) {
   const Case& c = GetParam();
-  DispatchShape shape{c.kind, operandElements(c.kind, c.operands, c.ints), c.dims, c.ints, c.floats};
+  DispatchShape shape{c.kind, operandElements(c.kind, c.operands, c.ints), c.dims, c.ints, c.floats, c.dim_bounds};
   KernelPlan plan = planKernel(shape, GpuLimits{});
   ASSERT_FALSE(plan.name.empty()) << "no kernel for " << c.label;
+  if (std::string(c.label).rfind("gemv_", 0) == 0) EXPECT_EQ(plan.name, c.label);  // the bound picks the variant
   auto module = buildKernelModule(context_, shape, plan);
   ASSERT_TRUE(mlir::succeeded(module->verify()));
   auto spirv = lowerToSpirv(*module);

@@ -175,8 +175,13 @@ private:
     codegen::gpu::EntryDispatches shapes;
     shapes.entry = "main";
     for (const auto& d : a.entry_points.front()->dispatches) {
+      // The dims are constants, so their own bounds, unless the case's dispatch (the first) names others.
+      std::vector<int64_t> bounds;
+      for (const fb::Dim& dim : d->dims) bounds.push_back(dim.coefficient());
+      if (shapes.shapes.empty() && !c_.dim_bounds.empty()) bounds = c_.dim_bounds;
       shapes.shapes.push_back({d->kind, codegen::gpu::operandElements(d->kind, d->buffers.size(), d->int_params),
-                               static_cast<int>(d->dims.size()), d->int_params, static_cast<int>(d->float_params.size())});
+                               static_cast<int>(d->dims.size()), d->int_params,
+                               static_cast<int>(d->float_params.size()), bounds});
       shapes.names.push_back(d->name);
     }
     flatbuffers::FlatBufferBuilder fbb;

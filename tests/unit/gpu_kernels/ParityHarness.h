@@ -25,6 +25,8 @@ struct KernelCase {
   /// Fixed contents for operands by name (e.g. AdamW's "hyper"); others are random.
   std::map<std::string, std::vector<float>> fixed;
   float ignore_fraction = 0.0f;  // share of CrossEntropy targets set to the ignore index
+  /// The compile-time bound of each dim (picks kernel variants); empty: the dims themselves.
+  std::vector<int64_t> dim_bounds;
 };
 
 /// Empty when the written operands match; else a message naming the operand,

@@ -28,6 +28,9 @@ struct DispatchShape {
   int dim_count = 0;
   std::vector<int64_t> ints;      // values: they select kernel variants
   int float_count = 0;
+  /// The largest value each dim can take (at the artifact's max batch and
+  /// sequence length), for picking variants; empty when unknown.
+  std::vector<int64_t> dim_bounds;
 };
 
 /// Workgroups along one axis: ceil(product of the dims in `dims` / divisor).
