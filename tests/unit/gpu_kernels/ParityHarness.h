@@ -25,6 +25,10 @@ struct KernelCase {
   /// Fixed contents for operands by name (e.g. AdamW's "hyper"); others are random.
   std::map<std::string, std::vector<float>> fixed;
   float ignore_fraction = 0.0f;  // share of CrossEntropy targets set to the ignore index
+  /// Read-only operands with a weight's shape (Gemm B and bias, norm weights,
+  /// tables) are fp16 weights with fp16-representable values, as
+  /// `lathe compile --weight-dtype f16` writes them.
+  bool f16_weights = false;
 };
 
 /// Empty when the written operands match; else a message naming the operand,
