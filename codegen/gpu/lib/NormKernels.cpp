@@ -277,12 +277,14 @@ KernelPlan planAddPositionsKernel(bool at, bool sinusoidal) {
   });
 }
 
-// In place on x(B,T,H,D), rotate-half pairs (i, i + D/2) by position * theta^(-2i/D).
-// Each row computes its D/2 cos/sin values once, a chunk at a time in
-// workgroup memory, and applies them to every head of its sequences.
-KernelPlan planRopeKernel(bool at) {
+// In place on x(B,T,H,D), rotate-half pairs (i, i + D/2) by position * theta^(-2i/D)
+// (inverse: by minus that angle, so the table holds -sin). Each row computes its
+// D/2 cos/sin values once, a chunk at a time in workgroup memory, and applies
+// them to every head of its sequences.
+KernelPlan planRopeKernel(bool at, bool inverse) {
   constexpr int64_t kChunk = kRowWorkgroup;
-  return rowPlan(at ? "rope_at" : "rope", positionRowDims(at), 2 * kChunk * 4, [at](KernelBuilder& k) {
+  const std::string name = inverse ? "rope_grad" : at ? "rope_at" : "rope";
+  return rowPlan(name, positionRowDims(at), 2 * kChunk * 4, [at, inverse](KernelBuilder& k) {
     mlir::Value x = k.operand(0);
     V T = k.dim(1), H = k.dim(2), D = k.dim(3), half = D / int64_t{2};
     FF log_theta = log(k, k.floatParam(0));
@@ -295,7 +297,7 @@ KernelPlan planRopeKernel(bool at) {
           V i = first + tid;
           auto [sin, cos] = sinCos(k, positionAngle(k, k.toFloat(row.position), k.toFloat(i * int64_t{2}), k.toFloat(D), log_theta));
           k.store(cos, cos_table, tid);
-          k.store(sin, sin_table, tid);
+          k.store(inverse ? -sin : sin, sin_table, tid);
         });
         k.barrier();
         // (sequence, head, i) over the chunk, i fastest.

@@ -39,8 +39,9 @@ inline void forEachColumn(KernelBuilder& k, V n, const std::function<void(V)>& b
   k.loop(k.threadId(), n, k.index(kRowWorkgroup), body);
 }
 
-/// Rope (at = false: positions 0..T-1) or RopeAt (position offsets[b] + t).
-KernelPlan planRopeKernel(bool at);
+/// Rope (at = false: positions 0..T-1) or RopeAt (position offsets[b] + t);
+/// inverse: the rotation by -angle, RopeGrad (at = false only).
+KernelPlan planRopeKernel(bool at, bool inverse = false);
 /// AddPositions or AddPositionsAt, with a learned table or sinusoids.
 KernelPlan planAddPositionsKernel(bool at, bool sinusoidal);
 

@@ -1,6 +1,7 @@
 // The training step's kernels: fused softmax cross-entropy, parameter
-// gradients (embedding, positions, norms), elementwise backward passes (rope,
-// activations, swiglu), dropout, and the optimizer (gradient norm, AdamW).
+// gradients (embedding, positions, norms), elementwise backward passes
+// (activations, swiglu; rope's is Rope's kernel inverted, NormKernels.cpp),
+// dropout, and the optimizer (gradient norm, AdamW).
 // Semantics: targets/cpu/kernels/TrainingKernels.h, TrainingImpl.inc, Dropout.*.
 //
 // No float atomics: every output element has exactly one owner invocation and
@@ -8,7 +9,8 @@
 #include <limits>
 
 #include "KernelMath.h"
-#include "lathe/codegen/gpu/GpuKernels.h"
+#include "RowKernels.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 
 namespace lathe::codegen::gpu {
 
@@ -18,9 +20,6 @@ using fb::KernelKind;
 
 const char* const kActNames[] = {"none", "gelu", "gelu_tanh", "relu", "silu"};
 
-/// Row-reduction kernels (norms). At most kMaxSubgroups subgroups per
-/// workgroup for the workgroup reductions: 8-wide subgroups (lavapipe) allow 512.
-constexpr uint32_t kRowWorkgroup = 256;
 /// Kernels where one workgroup streams a lot of memory (cross-entropy, grad norm).
 constexpr uint32_t kWideWorkgroup = 512;
 
@@ -45,15 +44,10 @@ KernelPlan elementPlan(std::string name, std::function<void(KernelBuilder&)> bod
   return plan;
 }
 
-/// A workgroup per row of dim 0 (rows), looping when the grid is capped.
-KernelPlan rowPlan(std::string name, std::function<void(KernelBuilder&)> body) {
-  KernelPlan plan;
-  plan.name = std::move(name);
-  plan.workgroup = {kRowWorkgroup, 1, 1};
-  plan.grid[0] = {{0}, 1, /*stride_loop=*/true};
-  plan.shared_bytes = (KernelBuilder::kMaxSubgroups + 2 * kSumColumns * kSumLanes) * 4;
-  plan.body = std::move(body);
-  return plan;
+/// Norm gradients: a workgroup per row of dim 0 (rows), with room for a
+/// workgroup reduction and two outputs' column-sum partials.
+KernelPlan normGradPlan(std::string name, std::function<void(KernelBuilder&)> body) {
+  return rowPlan(std::move(name), {0}, (KernelBuilder::kMaxSubgroups + 2 * kSumColumns * kSumLanes) * 4, std::move(body));
 }
 
 /// One workgroup for the whole dispatch.
@@ -274,26 +268,6 @@ void rmsNormGrad(KernelBuilder& k) {
 
 // ---------------------------------------------------------------- elementwise
 
-// bufs: dx (in place, B x T x H x D); dims: B, T, H, D; floats: theta.
-// The rotation by -angle of each pair (i, i + D/2): one invocation per pair.
-void ropeGrad(KernelBuilder& k) {
-  V T = k.dim(1), H = k.dim(2), D = k.dim(3);
-  mlir::Value dx = k.operand(0);
-  V half = D / 2;
-  V theta = k.floatParam(0);
-  forEachElement(k, k.dim(0) * T * H * half, [&](V pair) {
-    V i = pair % half, row = pair / half;  // row = (b * T + t) * H + h
-    V t = (row / H) % T;
-    V inv_freq = k.pow(theta, k.toFloat(i) * -2.0 / k.toFloat(D));
-    V angle = k.toFloat(t) * inv_freq;
-    V c = k.cos(angle), s = k.sin(angle);
-    V at1 = row * D + i, at2 = at1 + half;
-    V x1 = k.load(dx, at1), x2 = k.load(dx, at2);
-    k.store(x1 * c + x2 * s, dx, at1);
-    k.store(x2 * c - x1 * s, dx, at2);
-  });
-}
-
 // splitmix64's finalizer on an i64 (wrapping arithmetic).
 V splitmix64(KernelBuilder& k, V x) {
   x = x + k.i64(static_cast<int64_t>(0x9E3779B97F4A7C15ull));
@@ -324,6 +298,27 @@ void dropout(KernelBuilder& k) {
 // hyper = [lr, beta1, beta2, eps, weight_decay, clip, grad_scale, step] (CpuDevice::adamw).
 enum Hyper { kLr, kBeta1, kBeta2, kEps, kWeightDecay, kClip, kGradScale, kStep };
 
+/// 1 - beta^t for the integer step t >= 1, by square-and-multiply on pairs
+/// (beta^a, 1 - beta^a): 1 - beta^(a+b) = (1 - beta^a) + (1 - beta^b) beta^a and
+/// 1 - beta^2a = (1 - beta^a)(1 + beta^a) add and multiply only non-negative
+/// numbers for beta in [0, 1], so the result keeps a relative error of a few
+/// ulps per bit of t. 1 - pow(beta, t) would cancel (beta2 = 0.999 at t = 1
+/// loses 10 bits), and GPU pow may err by 2^-21 absolute: 3e-4 of 1 - 0.999.
+V oneMinusPower(KernelBuilder& k, V beta, V step) {
+  V t = k.toIndex(k.wrap(mlir::arith::FPToSIOp::create(k.builder(), k.loc(), k.builder().getI32Type(), step)));
+  V one = k.f32(1.0);
+  // carried: the bits of t left, beta^done, 1 - beta^done, beta^(2^i), 1 - beta^(2^i)
+  std::vector<V> pairs = k.loop(k.index(0), k.index(31), k.index(1), {t, one, k.f32(0.0), beta, one - beta},
+                                [&](V, const std::vector<V>& c) {
+                                  V rest = c[0], power = c[1], complement = c[2], base = c[3], base_complement = c[4];
+                                  V take = rest % int64_t{2} == k.index(1);
+                                  return std::vector<V>{rest / int64_t{2}, k.select(take, power * base, power),
+                                                        k.select(take, complement + base_complement * power, complement),
+                                                        base * base, base_complement * (one + base)};
+                                });
+  return pairs[2];
+}
+
 // bufs: param, grad (cleared), m, v, hyper (8), norm (1); dims: n; ints: decay.
 // torch.optim.AdamW with g = grad * grad_scale * clip_scale (lathe::cpu::adamw).
 void adamw(KernelBuilder& k, bool decay) {
@@ -336,8 +331,8 @@ void adamw(KernelBuilder& k, bool decay) {
   V clip_scale = k.select(clip > k.f32(0.0) && norm > clip, clip / (norm + k.f32(1e-6)), one);
   V grad_scale = h(kGradScale) * clip_scale;
   V param_scale = decay ? one - lr * h(kWeightDecay) : one;
-  V step_size = lr / (one - k.pow(beta1, step));
-  V inv_bias2_sqrt = one / k.sqrt(one - k.pow(beta2, step));
+  V step_size = lr / oneMinusPower(k, beta1, step);
+  V inv_bias2_sqrt = one / k.sqrt(oneMinusPower(k, beta2, step));
   forEachElement(k, k.dim(0), [&](V i) {
     V g = k.load(grad, i) * grad_scale;
     V m_next = k.load(m, i) * beta1 + (one - beta1) * g;
@@ -394,13 +389,11 @@ KernelPlan planTrainingKernel(const DispatchShape& shape, const GpuLimits&) {
       plan.grid[0] = {{1, 2}, kLinearWorkgroup, /*stride_loop=*/true};  // T * C
       return plan;
     }
-    case KernelKind::LayerNormGrad: return rowPlan("layer_norm_grad", layerNormGrad);
-    case KernelKind::RMSNormGrad: return rowPlan("rms_norm_grad", rmsNormGrad);
-    case KernelKind::RopeGrad: {
-      KernelPlan plan = elementPlan("rope_grad", ropeGrad);
-      plan.grid[0] = {{0, 1, 2, 3}, 2 * kLinearWorkgroup, /*stride_loop=*/true};  // B * T * H * D / 2 pairs
-      return plan;
-    }
+    case KernelKind::LayerNormGrad: return normGradPlan("layer_norm_grad", layerNormGrad);
+    case KernelKind::RMSNormGrad: return normGradPlan("rms_norm_grad", rmsNormGrad);
+    // Rope's kernel with the angles negated: its double-float angles match the
+    // cpu's double ones at long positions, where f32 angles are off by 1e-4.
+    case KernelKind::RopeGrad: return planRopeKernel(/*at=*/false, /*inverse=*/true);
     case KernelKind::UnaryGrad: {
       const int64_t act = shape.ints[0];
       return elementPlan(std::string("unary_grad_") + kActNames[act], [act](KernelBuilder& k) {

@@ -122,9 +122,10 @@ private:
     dispatch->float_params = c_.floats;
     dispatch->name = c_.label;
     for (int64_t d : c_.dims) dispatch->dims.push_back(constant(d));
-    for (const Placement& p : placements_) {
+    for (size_t i = 0; i < placements_.size(); ++i) {
+      const Placement& p = placements_[i];
       dispatch->buffers.emplace_back(p.space, p.index);
-      const std::string name = p.layout.name;
+      const std::string name = tensorName(i);
       if (p.space == fb::BufferSpace::Weight) {
         auto w = std::make_unique<fb::WeightT>();
         w->name = name;
@@ -152,7 +153,16 @@ private:
     return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
   }
 
-  /// Entry points need an output: copy operand 0 (a float arena operand) there.
+  /// The operand's name, made unique with its position for variadic operands
+  /// (GradNorm's gradients), since artifact tensor names may not repeat.
+  std::string tensorName(size_t operand) const {
+    const std::string name = placements_[operand].layout.name;
+    for (size_t i = 0; i < placements_.size(); ++i)
+      if (i != operand && name == placements_[i].layout.name) return name + "_" + std::to_string(operand);
+    return name;
+  }
+
+  /// Entry points need an output: copy operand 0 (a float arena or state operand) there.
   void addCopyToOutput(fb::EntryPointT& entry) {
     const Placement& first = placements_.front();
     auto copy = std::make_unique<fb::DispatchT>();

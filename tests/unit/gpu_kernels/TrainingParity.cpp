@@ -1,0 +1,76 @@
+// Training-step kernels (codegen/gpu/lib/TrainingKernels.cpp): cross-entropy,
+// parameter gradients, backward passes, dropout and the optimizer. Parameter
+// gradients and optimizer states are states that start random, so their
+// accumulation is checked too.
+#include "KernelParity.h"
+
+namespace lathe::test {
+namespace {
+
+using fb::KernelKind;
+
+enum Act : int64_t { kNone, kGelu, kGeluTanh, kRelu, kSilu };
+
+constexpr int64_t kIgnoreIndex = -100;
+
+/// hyper = [lr, beta1, beta2, eps, weight_decay, clip, grad_scale, step] (CpuDevice::adamw).
+std::vector<float> hyper(float lr, float weight_decay, float clip, float grad_scale, float step) {
+  return {lr, 0.9f, 0.999f, 1e-8f, weight_decay, clip, grad_scale, step};
+}
+
+const KernelCase kTraining[] = {
+    // Dims (rows, V, 2); some targets are the ignore index, one case ignores all.
+    {"cross_entropy_v37", KernelKind::CrossEntropy, {64, 37, 2}, {kIgnoreIndex}, {}, 1e-4, 37, {}, 0.25f},
+    {"cross_entropy_v50257", KernelKind::CrossEntropy, {64, 50257, 2}, {kIgnoreIndex}, {}, 1e-4, 37, {}, 0.25f},
+    {"cross_entropy_grad_v37", KernelKind::CrossEntropyGrad, {64, 37, 2}, {kIgnoreIndex}, {}, 1e-4, 37, {}, 0.25f},
+    {"cross_entropy_grad_v50257", KernelKind::CrossEntropyGrad, {64, 50257, 2}, {kIgnoreIndex}, {}, 1e-4, 37, {},
+     0.25f},
+    {"cross_entropy_grad_odd_rows", KernelKind::CrossEntropyGrad, {7, 1000, 2}, {3}, {}, 1e-4, 37, {}, 0.5f},
+    {"cross_entropy_grad_all_ignored", KernelKind::CrossEntropyGrad, {5, 37, 2}, {kIgnoreIndex}, {}, 1e-4, 37, {},
+     1.0f},
+    // dtable(V, C) += dY(rows, C) at ids(rows): few ids (repeats) and a GPT-2 vocabulary.
+    {"embedding_grad", KernelKind::EmbeddingGrad, {45, 77, 37}, {}, {}},
+    {"embedding_grad_v50257", KernelKind::EmbeddingGrad, {128, 64, 50257}, {}, {}},
+    // dpos(P, C) += sum over b of dY(B, T, C), P > T.
+    {"positions_grad", KernelKind::PositionsGrad, {3, 29, 70, 40}, {}, {}},
+    {"positions_grad_wide", KernelKind::PositionsGrad, {2, 64, 768, 64}, {}, {}},
+    {"layer_norm_grad_c37", KernelKind::LayerNormGrad, {64, 37}, {}, {}},
+    {"layer_norm_grad_c768", KernelKind::LayerNormGrad, {64, 768}, {}, {}},
+    {"layer_norm_grad_many_rows", KernelKind::LayerNormGrad, {1500, 37}, {}, {}},
+    {"rms_norm_grad_c37", KernelKind::RMSNormGrad, {64, 37}, {}, {}},
+    {"rms_norm_grad_c768", KernelKind::RMSNormGrad, {64, 768}, {}, {}},
+    {"rms_norm_grad_many_rows", KernelKind::RMSNormGrad, {1500, 37}, {}, {}},
+    // Long sequences: angles of thousands of radians (see RowsParity's rope).
+    {"rope_grad", KernelKind::RopeGrad, {2, 3000, 3, 64}, {}, {10000.0f}},
+    {"rope_grad_odd_half", KernelKind::RopeGrad, {2, 17, 2, 6}, {}, {500000.0f}},
+    {"rope_grad_long_head", KernelKind::RopeGrad, {1, 9, 2, 600}, {}, {10000.0f}},
+    {"unary_grad_none", KernelKind::UnaryGrad, {1037}, {kNone}, {}},
+    {"unary_grad_gelu", KernelKind::UnaryGrad, {1037}, {kGelu}, {}},
+    {"unary_grad_gelu_tanh", KernelKind::UnaryGrad, {1037}, {kGeluTanh}, {}},
+    {"unary_grad_relu", KernelKind::UnaryGrad, {1037}, {kRelu}, {}},
+    {"unary_grad_silu", KernelKind::UnaryGrad, {1037}, {kSilu}, {}},
+    {"swiglu_grad", KernelKind::SwiGLUGrad, {1037}, {}, {}},
+    // ints: stream; floats: p. The mask must match bit for bit.
+    {"dropout", KernelKind::Dropout, {70001}, {3}, {0.1f}},
+    {"dropout_half", KernelKind::Dropout, {1037}, {0}, {0.5f}},
+    // hyper fixed; "norm" random unless fixed. zero_param: the update alone
+    // (param 0), so the comparison's scale is the update itself.
+    {"adamw", KernelKind::AdamW, {1037}, {0}, {}, 1e-4, 37, {{"hyper", hyper(1e-3f, 0.1f, 0.0f, 1.0f, 1.0f)}}},
+    {"adamw_decay", KernelKind::AdamW, {1037}, {1}, {}, 1e-4, 37, {{"hyper", hyper(1e-2f, 0.1f, 0.0f, 1.0f, 3.0f)}}},
+    {"adamw_zero_param_step1", KernelKind::AdamW, {1037}, {0}, {}, 1e-4, 37,
+     {{"hyper", hyper(1e-3f, 0.0f, 0.0f, 0.5f, 1.0f)}, {"param", {}}}},
+    {"adamw_zero_param_step1000", KernelKind::AdamW, {1037}, {1}, {}, 1e-4, 37,
+     {{"hyper", hyper(1e-3f, 0.1f, 0.0f, 1.0f, 1000.0f)}, {"param", {}}}},
+    {"adamw_clipped", KernelKind::AdamW, {1037}, {1}, {}, 1e-4, 37,
+     {{"hyper", hyper(1e-3f, 0.1f, 1.0f, 1.0f, 7.0f)}, {"norm", {2.5f}}, {"param", {}}}},
+    {"adamw_below_clip", KernelKind::AdamW, {1037}, {0}, {}, 1e-4, 37,
+     {{"hyper", hyper(1e-3f, 0.1f, 1.0f, 1.0f, 7.0f)}, {"norm", {0.5f}}, {"param", {}}}},
+    // One dim per gradient; ints: count. norm = sqrt(sum of squares) * |grad_scale|.
+    {"grad_norm_one", KernelKind::GradNorm, {1037}, {1}, {}, 1e-4, 37, {{"hyper", hyper(1e-3f, 0.1f, 1.0f, 0.5f, 1.0f)}}},
+    {"grad_norm_three", KernelKind::GradNorm, {1000, 70000, 5}, {3}, {}, 1e-4, 37,
+     {{"hyper", hyper(1e-3f, 0.1f, 1.0f, -0.25f, 2.0f)}}},
+};
+INSTANTIATE_TEST_SUITE_P(Training, KernelParity, ::testing::ValuesIn(kTraining), caseName);
+
+}  // namespace
+}  // namespace lathe::test
