@@ -3,6 +3,7 @@
 // or outputs. Operand and parameter order per kind: runtime/schema/artifact.fbs.
 #include "lathe/codegen/ArtifactWriter.h"
 
+#include "Float16.h"
 #include "SchemaVersion.h"
 #include "artifact_generated.h"
 #include "lathe/codegen/gpu/GpuProgramWriter.h"
@@ -56,7 +57,8 @@ struct NamedBuffers {
 
 class EntryPointEncoder {
 public:
-  EntryPointEncoder(fbs::FlatBufferBuilder& fbb, NamedBuffers& named) : fbb_(fbb), named_(named) {}
+  EntryPointEncoder(fbs::FlatBufferBuilder& fbb, NamedBuffers& named, fb::DType weight_dtype)
+      : fbb_(fbb), named_(named), weight_dtype_(weight_dtype) {}
 
   /// What GPU kernels are generated from: one shape per encoded dispatch.
   const gpu::EntryDispatches& dispatchShapes() const { return shapes_; }
@@ -375,7 +377,7 @@ private:
       dims.push_back(toDim(d));
       if (max_batch_seq_) bounds.push_back(d.at(max_batch_seq_->first, max_batch_seq_->second));
     }
-    shapes_.shapes.push_back({record->kind, gpu::operandElements(record->kind, refs.size(), record->ints),
+    shapes_.shapes.push_back({record->kind, gpu::operandElements(record->kind, refs, record->ints, weight_dtype_),
                               static_cast<int>(dims.size()), record->ints, static_cast<int>(record->floats.size()),
                               bounds});
     shapes_.names.push_back(kernelName(op));
@@ -390,6 +392,7 @@ private:
 
   fbs::FlatBufferBuilder& fbb_;
   NamedBuffers& named_;
+  fb::DType weight_dtype_;
   gpu::EntryDispatches shapes_;
   std::optional<std::pair<int64_t, int64_t>> max_batch_seq_;  // the entry point's, for dim bounds
 };
@@ -401,6 +404,16 @@ std::vector<std::string> splitTargets(const std::string& targets) {
   std::vector<std::string> list;
   for (StringRef name : names) list.push_back(name.trim().str());
   return list;
+}
+
+/// The weight's f32 values as stored: as they are, or rounded to fp16.
+std::vector<uint8_t> storedWeightBytes(const Tensor& tensor, fb::DType dtype) {
+  if (dtype == fb::DType::F32) return tensor.data;
+  std::vector<uint8_t> bytes(static_cast<size_t>(tensor.numel()) * sizeof(uint16_t));
+  auto* halves = reinterpret_cast<uint16_t*>(bytes.data());
+  const float* values = tensor.f32();
+  for (int64_t i = 0; i < tensor.numel(); ++i) halves[i] = runtime::floatToHalf(values[i]);
+  return bytes;
 }
 
 fbs::Offset<fb::Tokenizer> encodeTokenizer(fbs::FlatBufferBuilder& fbb, const TokenizerData& tokenizer) {
@@ -421,13 +434,18 @@ fbs::Offset<fb::Tokenizer> encodeTokenizer(fbs::FlatBufferBuilder& fbb, const To
 }  // namespace
 
 std::vector<uint8_t> writeArtifact(ModuleOp module, const Weights& weights, const ArtifactOptions& options) {
+  if (options.weight_dtype != DType::F32 && options.weight_dtype != DType::F16) {
+    module.emitError("weights can be stored as f32 or f16 only");
+    return {};
+  }
+  const fb::DType weight_dtype = options.weight_dtype == DType::F16 ? fb::DType::F16 : fb::DType::F32;
   fbs::FlatBufferBuilder fbb(1 << 20);
   NamedBuffers named;
   std::vector<fbs::Offset<fb::EntryPoint>> entry_points;
   std::vector<gpu::EntryDispatches> dispatch_shapes;
   int64_t max_batch = 0, max_seq = 0;
   for (auto fn : module.getOps<func::FuncOp>()) {
-    EntryPointEncoder encoder(fbb, named);
+    EntryPointEncoder encoder(fbb, named, weight_dtype);
     auto entry = encoder.encode(fn);
     if (entry.IsNull()) return {};
     entry_points.push_back(entry);
@@ -443,15 +461,25 @@ std::vector<uint8_t> writeArtifact(ModuleOp module, const Weights& weights, cons
       return {};
     }
     const Tensor& tensor = it->second;
-    fbb.ForceVectorAlignment(tensor.data.size(), 1, 64);  // lets the runtime use weights in place
-    auto data = fbb.CreateVector(tensor.data);
+    if (tensor.dtype != DType::F32) {
+      module.emitError("weight '") << name << "' is not f32; the frontend widens every weight to f32";
+      return {};
+    }
+    const std::vector<uint8_t> stored = storedWeightBytes(tensor, weight_dtype);
+    fbb.ForceVectorAlignment(stored.size(), 1, 64);  // lets the runtime use weights in place
+    auto data = fbb.CreateVector(stored);
     weight_tables.push_back(
-        fb::CreateWeight(fbb, fbb.CreateString(name), fb::DType::F32, fbb.CreateVector(tensor.shape), data));
+        fb::CreateWeight(fbb, fbb.CreateString(name), weight_dtype, fbb.CreateVector(tensor.shape), data));
   }
   fbs::Offset<fb::Tokenizer> tokenizer;
   if (options.tokenizer) tokenizer = encodeTokenizer(fbb, *options.tokenizer);
   std::vector<fbs::Offset<fb::TensorSpec>> state_specs;
   for (const NamedState& state : named.states) {
+    if (state.kind == fb::StateKind::Parameter && weight_dtype != fb::DType::F32) {
+      module.emitError("fp16 weights are for inference artifacts: trainable state '")
+          << state.name << "' starts from an f32 weight";
+      return {};
+    }
     std::vector<fb::Dim> shape;
     for (int64_t extent : state.type.getShape()) shape.push_back(fb::Dim(extent, 0, 0));
     state_specs.push_back(fb::CreateTensorSpecDirect(fbb, state.name.c_str(), toDType(state.type.getElementType()),

@@ -97,9 +97,8 @@ private:
       if (element_size == 0) {
         throw invalidArtifact(where + " has unknown dtype " + std::to_string(static_cast<int>(weight.dtype())));
       }
-      if (weight.dtype() != DType::F32) {
-        throw invalidArtifact(where + " has dtype " + dtypeName(weight.dtype()) +
-                              "; weights are f32 on every target");
+      if (weight.dtype() != DType::F32 && weight.dtype() != DType::F16) {
+        throw invalidArtifact(where + " has dtype " + dtypeName(weight.dtype()) + "; weights are f32 or f16");
       }
       uint64_t bytes = element_size;
       for (int64_t extent : weightShape(weight)) {
@@ -460,7 +459,9 @@ private:
     const fb::Weight& weight = *artifact_.weights()->Get(static_cast<flatbuffers::uoffset_t>(ref.index()));
     const std::string weight_where =
         where + ": weight " + std::to_string(ref.index()) + " '" + weight.name()->str() + "'";
-    if (weight.dtype() != layout.dtype) {
+    // Weights are read-only, so an f32 operand may read fp16 storage (widened by the device).
+    const bool widened = weight.dtype() == DType::F16 && layout.dtype == DType::F32;
+    if (weight.dtype() != layout.dtype && !widened) {
       throw invalidArtifact(weight_where + " has dtype " + dtypeName(weight.dtype()) + ", expected " +
                             dtypeName(layout.dtype));
     }

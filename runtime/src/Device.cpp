@@ -12,7 +12,7 @@
 
 namespace lathe::runtime {
 
-std::unique_ptr<Buffer> Device::importConstant(const void* data, size_t bytes) {
+std::unique_ptr<Buffer> Device::importConstant(const void* data, size_t bytes, fb::DType) {
   std::unique_ptr<Buffer> buffer = allocate(bytes);
   upload(*buffer, data, bytes);
   return buffer;

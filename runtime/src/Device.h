@@ -56,9 +56,11 @@ public:
   virtual std::string kind() const = 0;
   /// 64-byte aligned, uninitialized. Throws Error(LATHE_ERROR_OUT_OF_MEMORY).
   virtual std::unique_ptr<Buffer> allocate(size_t bytes) = 0;
-  /// A read-only buffer holding `bytes` from host memory that outlives the
-  /// buffer (the artifact's weights); a device may use the memory in place.
-  virtual std::unique_ptr<Buffer> importConstant(const void* data, size_t bytes);
+  /// A read-only buffer holding `bytes` of `dtype` elements from host memory
+  /// that outlives the buffer (the artifact's weights); a device may use the
+  /// memory in place. F16 weights are uploaded as they are (GPU kernels read
+  /// fp16); a device that computes in f32 only overrides this to widen them.
+  virtual std::unique_ptr<Buffer> importConstant(const void* data, size_t bytes, fb::DType dtype);
   virtual void upload(Buffer& dst, const void* src, size_t bytes) = 0;
   virtual void download(const Buffer& src, void* dst, size_t bytes) = 0;
   /// Sets every byte of `buffer` to zero.

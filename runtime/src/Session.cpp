@@ -166,7 +166,7 @@ Session::Session(std::shared_ptr<const Artifact> artifact, const std::string& de
   if (root.weights() != nullptr) {
     for (const fb::Weight* weight : *root.weights()) {
       weights_.push_back(device_->importConstant(weight->data() ? weight->data()->data() : nullptr,
-                                                 weight->data() ? weight->data()->size() : 0));
+                                                 weight->data() ? weight->data()->size() : 0, weight->dtype()));
     }
   }
   uint64_t arena_bytes = 0;

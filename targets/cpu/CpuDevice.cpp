@@ -9,6 +9,7 @@
 
 #include "Artifact.h"
 #include "Error.h"
+#include "Float16.h"
 #include "KernelLayout.h"
 #include "kernels/Dropout.h"
 #include "kernels/Kernels.h"
@@ -82,11 +83,13 @@ public:
 
   std::unique_ptr<Buffer> allocate(size_t bytes) override { return std::make_unique<CpuBuffer>(bytes); }
 
-  // Weights are used in place when aligned for floats (always, for a mapped
-  // artifact whose writer aligned the weight data).
-  std::unique_ptr<Buffer> importConstant(const void* data, size_t bytes) override {
+  // f32 weights are used in place when aligned for floats (always, for a
+  // mapped artifact whose writer aligned the weight data); f16 weights are
+  // widened once here, so the kernels stay f32.
+  std::unique_ptr<Buffer> importConstant(const void* data, size_t bytes, fb::DType dtype) override {
+    if (dtype == fb::DType::F16) return widenHalves(data, bytes / sizeof(uint16_t));
     if (reinterpret_cast<uintptr_t>(data) % alignof(float) == 0) return std::make_unique<CpuBuffer>(data, bytes);
-    return Device::importConstant(data, bytes);
+    return Device::importConstant(data, bytes, dtype);
   }
 
   void upload(Buffer& dst, const void* src, size_t bytes) override {
@@ -130,6 +133,20 @@ public:
   }
 
 private:
+  std::unique_ptr<Buffer> widenHalves(const void* data, size_t count) {
+    auto buffer = std::make_unique<CpuBuffer>(count * sizeof(float));
+    const auto* halves = static_cast<const uint8_t*>(data);  // possibly unaligned
+    float* values = static_cast<float*>(buffer->data());
+    pool_.parallelFor(static_cast<int64_t>(count), [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        uint16_t half;
+        std::memcpy(&half, halves + i * sizeof(uint16_t), sizeof half);
+        values[i] = halfToFloat(half);
+      }
+    });
+    return buffer;
+  }
+
   static float* resolve(const fb::BufferRef& ref, const Bindings& bindings) {
     switch (ref.space()) {
       case fb::BufferSpace::Arena: return reinterpret_cast<float*>(static_cast<char*>(dataOf(bindings.arena)) + ref.index());

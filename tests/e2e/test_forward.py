@@ -8,9 +8,16 @@ one sequence (T=1, T=context) and on a (3, T) batch; the reference
 Also: Hugging Face GPT-2 / Llama directories written by the reference, and
 errors reported through the CLI.
 
+fp16 weights (fwd16/<config>): the same export compiled with `--weight-dtype
+f16`, run on the (3, T) batch. The reference uses the same weights rounded to
+fp16 (round to nearest even, as the compiler rounds them) and computes in
+float64, so lathe's only extra error is its f32 arithmetic and the tolerance
+stays REL_TOL; the rounding itself (about 5e-4 relative per weight) is not an
+error of lathe's.
+
 Usage: test_forward.py --lathe PATH --workdir DIR [-k NAME ...]
-Case names: fwd/<config>/<run>, hf/<layout>, err/<what>; -k keeps the cases
-whose name contains any of the given strings.
+Case names: fwd/<config>/<run>, fwd16/<config>, hf/<layout>, err/<what>; -k
+keeps the cases whose name contains any of the given strings.
 """
 
 import os
@@ -53,9 +60,9 @@ class Lathe:
         if result.returncode != 0:
             raise CaseFailure(f"`lathe {' '.join(args)}` exited {result.returncode}: {result.stderr.strip()[-800:]}")
 
-    def compile(self, model: str, artifact: str, max_seq: int) -> None:
+    def compile(self, model: str, artifact: str, max_seq: int, *extra: str) -> None:
         self.check("compile", model, "--target", compile_targets(self.device), "-o", artifact,
-                   "--max-batch", str(BATCH), "--max-seq", str(max_seq))
+                   "--max-batch", str(BATCH), "--max-seq", str(max_seq), *extra)
 
     def run_tokens(self, artifact: str, ids: np.ndarray, out: str) -> np.ndarray:
         self.check("run", artifact, "--device", self.device, "--tokens", ",".join(str(i) for i in ids[0]),
@@ -98,6 +105,7 @@ class Suite(ConfigSuite):
     def __init__(self, lathe: Lathe, workdir: str):
         super().__init__(workdir)
         self.lathe = lathe
+        self.f16_artifacts = {}  # config -> its export compiled with --weight-dtype f16
 
     # --- lathe-format models from the configs -------------------------------
 
@@ -140,6 +148,20 @@ class Suite(ConfigSuite):
             ids = random_ids(spec["vocab_size"], BATCH, length, seed=3)
             got = self.lathe.run_file(artifact, ids, out)
         return compare(got, lathe_ref.forward(model, torch.from_numpy(ids)))
+
+    def f16_case(self, config: str) -> str:
+        model, artifact = self.prepare(config)
+        if config not in self.f16_artifacts:
+            f16_artifact = artifact[:-len(".lathe")] + "_f16.lathe"
+            self.lathe.compile(os.path.join(os.path.dirname(artifact), "model"), f16_artifact,
+                               model.spec["context_length"], "--weight-dtype", "f16")
+            self.f16_artifacts[config] = f16_artifact
+        rounded = lathe_ref.Model(model.spec, model.block,
+                                  {name: w.to(torch.float16).double() for name, w in model.weights.items()})
+        length = model.spec["context_length"] // 2 + 1
+        ids = random_ids(model.spec["vocab_size"], BATCH, length, seed=3)
+        got = self.lathe.run_file(self.f16_artifacts[config], ids, os.path.join(self.workdir, config, "logits_f16.npy"))
+        return compare(got, lathe_ref.forward(rounded, torch.from_numpy(ids)))
 
     # --- Hugging Face directories written by the reference -------------------
 
@@ -231,6 +253,10 @@ class Suite(ConfigSuite):
             path = os.path.join(self.workdir, "no_such_artifact.lathe")
             return self.expect_error(["run", path, "--tokens", "1", "--dump-logits", out],
                                      re.escape("no_such_artifact.lathe"), what)
+        if what == "f16_weights_with_train":
+            path = self.write_model_file(what, {}, [])
+            return self.expect_error(["compile", path, "--train", "--weight-dtype", "f16", "-o", out + ".lathe"],
+                                     re.escape("fp16 weights are for inference artifacts"), what)
         if what == "valid_model_file_compiles":  # the control for the cases below
             path = self.write_model_file(what, {}, [])
             self.lathe.compile(path, os.path.join(os.path.dirname(path), "model.lathe"), 8)
@@ -247,13 +273,15 @@ class Suite(ConfigSuite):
         raise AssertionError(what)
 
     ERRORS = ("token_out_of_range", "token_file_out_of_range", "longer_than_context", "missing_model_file",
-              "missing_artifact", "valid_model_file_compiles", "yaml_syntax", "yaml_bad_value", "yaml_heads_do_not_divide",
+              "missing_artifact", "f16_weights_with_train", "valid_model_file_compiles", "yaml_syntax", "yaml_bad_value", "yaml_heads_do_not_divide",
               "yaml_undefined_block_value")
 
     def cases(self):
         for config in self.config_names():
             for run in ("T1", "Tctx", "batch"):
                 yield f"fwd/{config}/{run}", lambda c=config, r=run: self.forward_case(c, r)
+        for config in self.config_names():
+            yield f"fwd16/{config}", lambda c=config: self.f16_case(c)
         for layout in ("gpt2_prefix", "gpt2_no_prefix", "gpt2_untied", "llama"):
             yield f"hf/{layout}", lambda l=layout: self.hf_case(l)
         for what in self.ERRORS:

@@ -1,4 +1,4 @@
-// lathe compile MODEL [--target cpu,vulkan] [--tokenizer DIR] -o model.lathe
+// lathe compile MODEL [--target cpu,vulkan] [--weight-dtype f16] [--tokenizer DIR] -o model.lathe
 #include "Commands.h"
 
 #include "lathe/codegen/ArtifactWriter.h"
@@ -34,6 +34,7 @@ struct CompileOptions {
   std::string tokenizer;
   bool infer = true;  // also emit prefill/decode with a KV cache
   bool train = false; // also emit train_micro_step, optimizer_step and eval_loss on parameter states
+  std::string weight_dtype = "f32";  // or "f16"
 };
 
 bool isDirectory(const std::string& path) {
@@ -93,6 +94,10 @@ void checkTargets(const std::string& targets) {
 
 std::vector<uint8_t> compileToBytes(const CompileOptions& options, int64_t* max_seq_out) {
   checkTargets(options.target);
+  const bool f16_weights = options.weight_dtype == "f16";
+  if (f16_weights && options.train)
+    throw std::runtime_error("--weight-dtype f16 cannot be combined with --train: fp16 weights are for inference "
+                             "artifacts (trainable parameter states start from f32 weights)");
   Model model = loadModel(options.model, options.seed);
   int64_t max_seq = options.max_seq ? options.max_seq : model.spec.context_length;
   if (options.max_batch < 1) throw std::runtime_error("--max-batch must be at least 1");
@@ -135,6 +140,7 @@ std::vector<uint8_t> compileToBytes(const CompileOptions& options, int64_t* max_
   artifact_options.target = options.target;
   artifact_options.model_json = specToJson(model.spec);
   artifact_options.tokenizer = findTokenizer(options, model.spec.vocab_size);
+  artifact_options.weight_dtype = f16_weights ? DType::F16 : DType::F32;
   std::vector<uint8_t> bytes = codegen::writeArtifact(*module, model.weights, artifact_options);
   if (bytes.empty()) fail("artifact encoding");
   return bytes;
@@ -147,6 +153,7 @@ void compile(const CompileOptions& options) {
   std::cerr << "lathe: wrote " << options.output << " (" << bytes.size() / 1024 << " KiB, target "
             << options.target << ", max batch " << options.max_batch << ", max seq " << max_seq
             << (options.tokenizer.empty() ? "" : ", with tokenizer") << (options.train ? ", with training" : "")
+            << (options.weight_dtype == "f16" ? ", f16 weights" : "")
             << ")\n";
 }
 
@@ -179,6 +186,11 @@ void addCompileCommand(CLI::App& app) {
   cmd->add_flag("--train", options->train,
                 "also emit train_micro_step, optimizer_step and eval_loss; every entry point then reads the "
                 "trainable parameter states (param.<weight>) instead of the weights");
+  cmd->add_option("--weight-dtype", options->weight_dtype,
+                  "how weights are stored: f32, or f16 (IEEE half, round to nearest even: half the size; "
+                  "inference only)")
+      ->check(CLI::IsMember({"f32", "f16"}))
+      ->capture_default_str();
   cmd->add_option("--seed", options->seed, "seed for random weights when the model has none")->capture_default_str();
   cmd->add_option("--tokenizer", options->tokenizer,
                    "tokenizer to embed: a directory (encoder.json + vocab.bpe, vocab.json + merges.txt, "

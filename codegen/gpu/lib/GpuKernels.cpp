@@ -18,11 +18,36 @@ std::vector<Element> operandElements(fb::KernelKind kind, size_t operand_count, 
   return elements;
 }
 
+std::vector<Element> operandElements(fb::KernelKind kind, const std::vector<fb::BufferRef>& operands,
+                                     const std::vector<int64_t>& ints, fb::DType weight_dtype) {
+  std::vector<Element> elements = operandElements(kind, operands.size(), ints);
+  if (weight_dtype != fb::DType::F16) return elements;
+  for (size_t i = 0; i < operands.size() && i < elements.size(); ++i) {
+    if (operands[i].space() == fb::BufferSpace::Weight) elements[i] = Element::F16;
+  }
+  return elements;
+}
+
+namespace {
+
+/// "_w16_1_3" when operands 1 and 3 are fp16, else "".
+std::string f16Suffix(const std::vector<Element>& operands) {
+  std::string suffix;
+  for (size_t i = 0; i < operands.size(); ++i) {
+    if (operands[i] == Element::F16) suffix += "_" + std::to_string(i);
+  }
+  return suffix.empty() ? suffix : "_w16" + suffix;
+}
+
+}  // namespace
+
 KernelPlan planKernel(const DispatchShape& shape, const GpuLimits& limits) {
   for (auto planner : {planElementwiseKernel, planNormKernel, planGemmKernel, planAttentionKernel,
                        planInferenceKernel, planTrainingKernel}) {
     KernelPlan plan = planner(shape, limits);
-    if (!plan.name.empty()) return plan;
+    if (plan.name.empty()) continue;
+    plan.name += f16Suffix(shape.operands);
+    return plan;
   }
   return {};
 }
@@ -40,10 +65,7 @@ OwningOpRef<ModuleOp> buildKernelModule(MLIRContext& context, const DispatchShap
   // GradNorm runs as one launch per gradient with bindings (hyper, norm, g_i) (artifact.fbs).
   const std::vector<Element> bound =
       shape.kind == fb::KernelKind::GradNorm ? std::vector<Element>(3, Element::F32) : shape.operands;
-  for (Element element : bound) {
-    Type type = element == Element::F32 ? Type(b.getF32Type()) : Type(b.getI32Type());
-    arguments.push_back(MemRefType::get({ShapedType::kDynamic}, type));
-  }
+  for (Element element : bound) arguments.push_back(MemRefType::get({ShapedType::kDynamic}, elementType(b, element)));
   arguments.push_back(MemRefType::get({ShapedType::kDynamic}, b.getI32Type()));  // the parameter block
   auto fn = mlir::gpu::GPUFuncOp::create(b, loc, plan.name, b.getFunctionType(arguments, {}));
   fn->setAttr(mlir::gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());

@@ -42,6 +42,15 @@ V constantLike(V like, double value) {
 
 }  // namespace
 
+Type elementType(Builder& builder, Element element) {
+  switch (element) {
+    case Element::F32: return builder.getF32Type();
+    case Element::I32: return builder.getI32Type();
+    case Element::F16: return builder.getF16Type();
+  }
+  return builder.getF32Type();
+}
+
 bool V::isFloat() const { return isa<FloatType>(value.getType()); }
 
 V operator+(V a, V b) { return binary<arith::AddFOp, arith::AddIOp>(a, b); }
@@ -97,7 +106,11 @@ V KernelBuilder::floatParam(int i) {
   return bitsToFloat(load(params, index(dim_count_ + int_count_ + i)));
 }
 
-V KernelBuilder::load(Value memref, V i) { return wrap(memref::LoadOp::create(b_, loc_, memref, ValueRange{i.value})); }
+V KernelBuilder::load(Value memref, V i) {
+  Value value = memref::LoadOp::create(b_, loc_, memref, ValueRange{i.value});
+  if (value.getType().isF16()) value = arith::ExtFOp::create(b_, loc_, b_.getF32Type(), value);
+  return wrap(value);
+}
 void KernelBuilder::store(V value, Value memref, V i) {
   memref::StoreOp::create(b_, loc_, value.value, memref, ValueRange{i.value});
 }
@@ -159,8 +172,7 @@ V KernelBuilder::max(V a, V b) {
 }
 
 Value KernelBuilder::shared(int64_t elements, Element element) {
-  Type type = element == Element::F32 ? Type(b_.getF32Type()) : Type(b_.getI32Type());
-  auto memref_type = MemRefType::get({elements}, type, MemRefLayoutAttrInterface{}, b_.getI64IntegerAttr(kWorkgroupSpace));
+  auto memref_type = MemRefType::get({elements}, elementType(b_, element), MemRefLayoutAttrInterface{}, b_.getI64IntegerAttr(kWorkgroupSpace));
   return memref::AllocOp::create(b_, loc_, memref_type);
 }
 

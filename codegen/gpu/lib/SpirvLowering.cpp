@@ -18,16 +18,19 @@ namespace {
 
 /// SPIR-V 1.3 (Vulkan 1.1+; from 1.4 on every global would be an entry-point
 /// interface, which the update-vce pass would then contradict) with the
-/// subgroup operations the kernels use; the
-/// update-vce pass then trims the module's requirements to what it uses.
+/// subgroup operations the kernels use and fp16 storage buffers (fp16
+/// weights; MLIR's converter also needs Float16 for the loaded f16 value
+/// before it is widened); the update-vce pass then trims the module's
+/// requirements to what it uses.
 spirv::TargetEnvAttr vulkanTargetEnv(MLIRContext* context) {
   using spirv::Capability;
   using spirv::Extension;
   auto triple = spirv::VerCapExtAttr::get(
       spirv::Version::V_1_3,
       {Capability::Shader, Capability::GroupNonUniform, Capability::GroupNonUniformArithmetic,
-       Capability::GroupNonUniformShuffle, Capability::GroupNonUniformBallot, Capability::Int64},
-      {Extension::SPV_KHR_storage_buffer_storage_class}, context);
+       Capability::GroupNonUniformShuffle, Capability::GroupNonUniformBallot, Capability::Int64,
+       Capability::StorageBuffer16BitAccess, Capability::Float16},
+      {Extension::SPV_KHR_storage_buffer_storage_class, Extension::SPV_KHR_16bit_storage}, context);
   return spirv::TargetEnvAttr::get(triple, spirv::getDefaultResourceLimits(context), spirv::ClientAPI::Vulkan,
                                    spirv::Vendor::Unknown, spirv::DeviceType::Unknown,
                                    spirv::TargetEnvAttr::kUnknownDeviceID);

@@ -2,6 +2,7 @@
 // Khronos validator accepts for Vulkan 1.2 (numerics: tests/unit/vulkan and e2e).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -29,6 +30,7 @@ struct Case {
   std::vector<int64_t> ints;
   int floats;
   std::vector<int64_t> dim_bounds = {};  // empty: unknown (the general kernels)
+  std::vector<size_t> f16_operands = {};  // fp16 weights (--weight-dtype f16)
 };
 
 /// One dispatch per kernel variant, shaped as the artifact writer shapes them.
@@ -120,6 +122,16 @@ const Case kCases[] = {
     {"gemv_m8_nt_silu_bias_residual", KernelKind::Gemm, 5, 3, {1, 4, 1, 1}, 0, {8, 768, 768}},
     {"gemv_m1_nn_none", KernelKind::Gemm, 3, 3, {0, 0, 0, 0}, 0, {1, 768, 3072}},
     {"gemv_m8_nn_gelu_bias_residual", KernelKind::Gemm, 5, 3, {0, 1, 1, 1}, 0, {5, 768, 3072}},
+    // fp16 weights: the operands a compiled model binds to weights, read as memref<?xf16>.
+    {"gemm_nt_none_w16", KernelKind::Gemm, 3, 3, {1, 0, 0, 0}, 0, {}, {1}},
+    {"gemm_nt_gelu_bias_w16", KernelKind::Gemm, 4, 3, {1, 1, 1, 0}, 0, {}, {1, 3}},
+    {"gemm_nt_none_bias_residual_w16", KernelKind::Gemm, 5, 3, {1, 0, 1, 1}, 0, {}, {1, 3}},
+    {"embedding_w16", KernelKind::Embedding, 3, 2, {}, 0, {}, {1}},
+    {"add_positions_learned_w16", KernelKind::AddPositions, 2, 3, {0}, 0, {}, {1}},
+    {"add_positions_at_learned_w16", KernelKind::AddPositionsAt, 3, 3, {0}, 0, {}, {2}},
+    {"layernorm_w16", KernelKind::LayerNorm, 3, 2, {0}, 1, {}, {1}},
+    {"layernorm_bias_w16", KernelKind::LayerNorm, 4, 2, {1}, 1, {}, {1, 2}},
+    {"rmsnorm_w16", KernelKind::RMSNorm, 3, 2, {}, 1, {}, {1}},
 };
 
 class KernelValidation : public ::testing::TestWithParam<Case> {
@@ -134,13 +146,27 @@ protected:
 TEST_P(KernelValidation, LowersToValidVulkanSpirv) {
   const Case& c = GetParam();
   DispatchShape shape{c.kind, operandElements(c.kind, c.operands, c.ints), c.dims, c.ints, c.floats, c.dim_bounds};
+  for (size_t i : c.f16_operands) shape.operands.at(i) = Element::F16;
   KernelPlan plan = planKernel(shape, GpuLimits{});
   ASSERT_FALSE(plan.name.empty()) << "no kernel for " << c.label;
   if (std::string(c.label).rfind("gemv_", 0) == 0) EXPECT_EQ(plan.name, c.label);  // the bound picks the variant
+  std::string f16_suffix;
+  for (size_t i : c.f16_operands) f16_suffix += "_" + std::to_string(i);
+  if (!f16_suffix.empty()) {
+    EXPECT_EQ(plan.name.substr(plan.name.size() - std::min(plan.name.size(), 4 + f16_suffix.size())), "_w16" + f16_suffix);
+  }
   auto module = buildKernelModule(context_, shape, plan);
   ASSERT_TRUE(mlir::succeeded(module->verify()));
   auto spirv = lowerToSpirv(*module);
   ASSERT_TRUE(mlir::succeeded(spirv));
+  // fp16 is declared exactly where a kernel reads fp16 weights.
+  const auto declares = [](const std::vector<std::string>& list, const char* name) {
+    return std::find(list.begin(), list.end(), name) != list.end();
+  };
+  const bool f16 = !c.f16_operands.empty();
+  EXPECT_EQ(declares(spirv->capabilities, "StorageBuffer16BitAccess"), f16) << plan.name;
+  EXPECT_EQ(declares(spirv->capabilities, "Float16"), f16) << plan.name;
+  EXPECT_EQ(declares(spirv->extensions, "SPV_KHR_16bit_storage"), f16) << plan.name;
   const std::string path = ::testing::TempDir() + "/" + plan.name + ".spv";
   std::ofstream(path, std::ios::binary)
       .write(reinterpret_cast<const char*>(spirv->words.data()), static_cast<std::streamsize>(spirv->words.size() * 4));

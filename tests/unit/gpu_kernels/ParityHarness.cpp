@@ -7,6 +7,7 @@
 
 #include "Artifact.h"
 #include "Device.h"
+#include "Float16.h"
 #include "KernelLayout.h"
 #include "SchemaVersion.h"
 #include "lathe/codegen/gpu/GpuProgramWriter.h"
@@ -75,8 +76,11 @@ private:
       }
       const bool table = layout.weight_shape == WeightShape::EmbeddingTable ||
                          layout.weight_shape == WeightShape::PositionTable;
-      if (table && layout.access == Access::Read) {
-        p.shape = {c_.table_rows, p.shape.empty() ? 1 : p.shape.back()};
+      // The operands a compiled model binds to weights: those with a weight's shape.
+      const bool f16_weight = c_.f16_weights && layout.access == Access::Read &&
+                              (table || layout.weight_shape == WeightShape::Exact);
+      if ((table && layout.access == Access::Read) || f16_weight) {
+        if (table) p.shape = {c_.table_rows, p.shape.empty() ? 1 : p.shape.back()};
         p.space = fb::BufferSpace::Weight;
         p.index = weights_++;
       } else if (table || layout.required_space == fb::BufferSpace::State) {
@@ -125,9 +129,9 @@ private:
       if (p.space == fb::BufferSpace::Weight) {
         auto w = std::make_unique<fb::WeightT>();
         w->name = name;
-        w->dtype = fb::DType::F32;
+        w->dtype = weightDType();
         w->shape = p.shape;
-        w->data.resize(p.elements * 4);
+        w->data.resize(p.elements * weightBytes());
         a.weights.push_back(std::move(w));
       } else if (p.space == fb::BufferSpace::Input) {
         entry->inputs.push_back(spec(name, p.layout.dtype, p.shape));
@@ -179,7 +183,7 @@ private:
       std::vector<int64_t> bounds;
       for (const fb::Dim& dim : d->dims) bounds.push_back(dim.coefficient());
       if (shapes.shapes.empty() && !c_.dim_bounds.empty()) bounds = c_.dim_bounds;
-      shapes.shapes.push_back({d->kind, codegen::gpu::operandElements(d->kind, d->buffers.size(), d->int_params),
+      shapes.shapes.push_back({d->kind, codegen::gpu::operandElements(d->kind, d->buffers, d->int_params, weightDType()),
                                static_cast<int>(d->dims.size()), d->int_params,
                                static_cast<int>(d->float_params.size()), bounds});
       shapes.names.push_back(d->name);
@@ -230,6 +234,9 @@ private:
         if (std::string(p.layout.name) == "rstd" || std::string(p.layout.name) == "v") {
           for (float& x : floats) x = std::fabs(x) + 0.5f;  // positive by construction
         }
+        if (isF16Weight(p)) {
+          for (float& x : floats) x = runtime::halfToFloat(runtime::floatToHalf(x));
+        }
         std::memcpy(words.data(), floats.data(), words.size() * 4);
       }
       host_.push_back(words);
@@ -241,6 +248,7 @@ private:
     runtime::Bindings bindings;
     auto arena = device->allocate(arena_bytes_);
     std::vector<uint8_t> arena_host(arena_bytes_, 0);
+    std::vector<std::vector<uint8_t>> imported;  // weights' host memory outlives their buffers
     std::vector<std::unique_ptr<runtime::Buffer>> owned;
     for (size_t i = 0; i < placements_.size(); ++i) {
       const Placement& p = placements_[i];
@@ -249,10 +257,16 @@ private:
         std::memcpy(arena_host.data() + p.index, host_[i].data(), bytes);
         continue;
       }
+      if (p.space == fb::BufferSpace::Weight) {
+        // As a session imports them: the device decides how it keeps f16.
+        imported.push_back(storedWeight(host_[i]));
+        owned.push_back(device->importConstant(imported.back().data(), imported.back().size(), weightDType()));
+        bindings.weights.push_back(owned.back().get());
+        continue;
+      }
       owned.push_back(device->allocate(bytes));
       device->upload(*owned.back(), host_[i].data(), bytes);
-      auto& list = p.space == fb::BufferSpace::Weight  ? bindings.weights
-                   : p.space == fb::BufferSpace::Input ? bindings.inputs
+      auto& list = p.space == fb::BufferSpace::Input   ? bindings.inputs
                    : p.space == fb::BufferSpace::State ? bindings.states
                                                        : bindings.outputs;
       list.push_back(owned.back().get());
@@ -272,7 +286,9 @@ private:
     size_t next_owned = 0;
     for (const Placement& p : placements_) {
       std::vector<float> values(p.elements);
-      if (p.space == fb::BufferSpace::Arena) {
+      if (p.space == fb::BufferSpace::Weight) {  // read-only, not compared
+        ++next_owned;
+      } else if (p.space == fb::BufferSpace::Arena) {
         std::memcpy(values.data(), arena_host.data() + p.index, p.elements * 4);
       } else {
         device->download(*owned[next_owned++], values.data(), p.elements * 4);
@@ -302,6 +318,26 @@ private:
       }
     }
     return "";
+  }
+
+  fb::DType weightDType() const { return c_.f16_weights ? fb::DType::F16 : fb::DType::F32; }
+  size_t weightBytes() const { return c_.f16_weights ? sizeof(uint16_t) : sizeof(float); }
+  bool isF16Weight(const Placement& p) const { return c_.f16_weights && p.space == fb::BufferSpace::Weight; }
+
+  /// A weight's host words (f32 bits) as the artifact stores them.
+  std::vector<uint8_t> storedWeight(const std::vector<uint32_t>& words) const {
+    std::vector<uint8_t> bytes(words.size() * weightBytes());
+    if (!c_.f16_weights) {
+      std::memcpy(bytes.data(), words.data(), bytes.size());
+      return bytes;
+    }
+    for (size_t e = 0; e < words.size(); ++e) {
+      float value;
+      std::memcpy(&value, &words[e], sizeof value);
+      const uint16_t half = runtime::floatToHalf(value);
+      std::memcpy(bytes.data() + e * sizeof half, &half, sizeof half);
+    }
+    return bytes;
   }
 
   const KernelCase& c_;

@@ -27,6 +27,10 @@ struct KernelCase {
   float ignore_fraction = 0.0f;  // share of CrossEntropy targets set to the ignore index
   /// The compile-time bound of each dim (picks kernel variants); empty: the dims themselves.
   std::vector<int64_t> dim_bounds;
+  /// Read-only operands with a weight's shape (Gemm B and bias, norm weights,
+  /// tables) are fp16 weights with fp16-representable values, as
+  /// `lathe compile --weight-dtype f16` writes them.
+  bool f16_weights = false;
 };
 
 /// Empty when the written operands match; else a message naming the operand,

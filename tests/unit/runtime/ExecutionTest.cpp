@@ -2,7 +2,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+
+#include "Float16.h"
 
 #include "TestUtil.h"
 #include "lathe/lathe.hpp"
@@ -48,6 +51,33 @@ TEST(Execution, TinyModelMatchesReferenceThroughCApi) {
         << lathe_last_error();
     expectNear(logits, model.reference(tokens, B, T), 1e-4f);
   }
+}
+
+// `lathe compile --weight-dtype f16`: the cpu widens the weights once, so the
+// result is the f32 computation with fp16-rounded weights.
+TEST(Execution, F16WeightsRunAsTheirF32Values) {
+  TinyModel model;
+  for (std::vector<float>* values : {&model.table, &model.ln_w, &model.ln_b, &model.proj_w, &model.proj_b}) {
+    for (float& x : *values) x = runtime::halfToFloat(runtime::floatToHalf(x));
+  }
+  fb::ArtifactT a = model.artifact();
+  for (auto& weight : a.weights) {
+    std::vector<float> values(weight->data.size() / sizeof(float));
+    std::memcpy(values.data(), weight->data.data(), weight->data.size());
+    weight->dtype = fb::DType::F16;
+    weight->data.resize(values.size() * sizeof(uint16_t));
+    for (size_t i = 0; i < values.size(); ++i) {
+      const uint16_t half = runtime::floatToHalf(values[i]);
+      std::memcpy(weight->data.data() + i * sizeof half, &half, sizeof half);
+    }
+  }
+  const std::vector<uint8_t> bytes = pack(a);
+  Artifact artifact = Artifact::fromMemory(bytes.data(), bytes.size());
+  Session session(artifact, "cpu");
+  const std::vector<int32_t> tokens = tokensFor(3, 4);
+  session.setInput<int32_t>("forward", "tokens", {3, 4}, tokens);
+  session.run("forward");
+  expectNear(session.output<float>("forward", "logits"), model.reference(tokens, 3, 4), 1e-4f);
 }
 
 TEST(Execution, MixedModelCoversEveryKernelKind) {

@@ -161,9 +161,12 @@ TEST(Verification, RejectsWeightShapeTheKernelDoesNotExpect) {
 
 TEST(Verification, RejectsUnsupportedDtypes) {
   fb::ArtifactT a = TinyModel().artifact();
-  a.weights[1]->dtype = fb::DType::F16;
+  a.weights[1]->dtype = fb::DType::BF16;
   a.weights[1]->data.resize(16);
-  expectRejected(a, LATHE_ERROR_INVALID_ARTIFACT, "weight 1 'ln.w' has dtype f16; weights are f32 on every target");
+  expectRejected(a, LATHE_ERROR_INVALID_ARTIFACT, "weight 1 'ln.w' has dtype bf16; weights are f32 or f16");
+  a = TinyModel().artifact();
+  a.weights[1]->dtype = fb::DType::F16;  // keeps the f32 byte count
+  expectRejected(a, LATHE_ERROR_INVALID_ARTIFACT, "weight 1 'ln.w' has 32 data bytes; its shape [8] of f16 needs 16");
   a = TinyModel().artifact();
   a.entry_points[0]->inputs[0]->dtype = fb::DType::F32;
   expectRejected(a, LATHE_ERROR_INVALID_ARTIFACT, "operand 0 (ids): input 'tokens' has dtype f32, expected i32");

@@ -24,6 +24,9 @@ struct ArtifactOptions {
   std::string target = "cpu";
   std::string model_json;  // canonical model description
   std::optional<TokenizerData> tokenizer;
+  /// How weights are stored: F32, or F16 (rounded to nearest even; inference
+  /// only, since trainable parameter states start from f32 weights).
+  DType weight_dtype = DType::F32;
 };
 
 /// Serializes every planned function of `module` (after the kernel pipeline)

@@ -5,7 +5,8 @@
 // Binding convention (runtime/schema/artifact.fbs, "GPU targets"): argument i
 // is dispatch operand i as a flat memref<?xf32> or memref<?xi32>; the last
 // argument is the parameter block: dims, then int params, then float params,
-// as 32-bit words.
+// as 32-bit words. Weights stored as fp16 are memref<?xf16> arguments
+// (Element::F16), widened to f32 as they are loaded.
 #pragma once
 
 #include <array>
@@ -56,6 +57,8 @@ struct KernelPlan {
 };
 
 /// The kernel for a dispatch; an empty name when the kind has no GPU kernel yet.
+/// A variant with fp16 operands is named with the suffix "_w16" and their
+/// indices ("gemm_nt_none_bias_w16_1_3"), so equal names mean equal code.
 KernelPlan planKernel(const DispatchShape& shape, const GpuLimits& limits);
 
 /// A module holding one gpu.module with one gpu.func kernel built from `plan`.
@@ -64,6 +67,10 @@ mlir::OwningOpRef<mlir::ModuleOp> buildKernelModule(mlir::MLIRContext& context, 
 
 /// The element type of every operand of a dispatch of `kind` with `operand_count` operands.
 std::vector<Element> operandElements(fb::KernelKind kind, size_t operand_count, const std::vector<int64_t>& ints);
+/// The same for a dispatch's `operands` in an artifact whose weights are
+/// stored as `weight_dtype` (F32 or F16): operands in the Weight space are F16 then.
+std::vector<Element> operandElements(fb::KernelKind kind, const std::vector<fb::BufferRef>& operands,
+                                     const std::vector<int64_t>& ints, fb::DType weight_dtype);
 
 // Per-family planners (one file each); each returns an empty plan for kinds it does not handle.
 KernelPlan planElementwiseKernel(const DispatchShape& shape, const GpuLimits& limits);

@@ -51,7 +51,11 @@ V operator==(V a, int64_t b);
 V operator!=(V a, int64_t b);
 
 /// Where operand i of a dispatch lives in the kernel: a flat memref<?xT>.
-enum class Element { F32, I32 };
+/// F16 is a read-only weight stored as fp16; load() widens it to f32.
+enum class Element { F32, I32, F16 };
+
+/// The MLIR element type of `element`.
+mlir::Type elementType(mlir::Builder& builder, Element element);
 
 class KernelBuilder {
 public:
@@ -75,6 +79,7 @@ public:
   /// Word `i` of the parameter block as an index.
   V paramWord(int i);
 
+  /// An f16 element is returned extended to f32, so kernels compute in f32 whatever the storage.
   V load(mlir::Value memref, V index);
   void store(V value, mlir::Value memref, V index);
 
