@@ -24,6 +24,7 @@ struct ArtifactOptions {
   std::string target = "cpu";
   std::string model_json;  // canonical model description
   std::optional<TokenizerData> tokenizer;
+  std::vector<std::string> cuda_archs{"sm_80", "sm_90"};  // cubins to assemble for target cuda
 };
 
 /// Serializes every planned function of `module` (after the kernel pipeline)
