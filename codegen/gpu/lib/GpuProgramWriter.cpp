@@ -1,5 +1,6 @@
 #include "lathe/codegen/gpu/GpuProgramWriter.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <utility>
@@ -165,7 +166,8 @@ private:
 /// The cuda toolchain for `options`, or nullopt with `error` set.
 std::optional<CudaToolchain> cudaToolchain(const GpuProgramOptions& options, std::string& error) {
   CudaToolchain cuda;
-  cuda.archs = options.cuda_archs;
+  for (const std::string& arch : options.cuda_archs)  // one cubin per architecture, in the order named
+    if (std::find(cuda.archs.begin(), cuda.archs.end(), arch) == cuda.archs.end()) cuda.archs.push_back(arch);
   cuda.lowest_arch = lowestCudaArch(cuda.archs, error);
   if (cuda.lowest_arch.empty()) return std::nullopt;
   cuda.ptxas = findPtxas(error);
