@@ -143,10 +143,59 @@ def cmd_matmul(args):
             json.dump(rows, f, indent=1)
 
 
+# Runs inside the PyTorch-on-CUDA peer subprocess: argv[1] = JSON job. torch.matmul on a CUDA tensor is cuBLAS;
+# CUDA events time the GEMMs alone, like lathe's device timestamps.
+TORCH_CUDA_PEER_SCRIPT = r"""
+import json, statistics, sys
+import torch
+job = json.loads(sys.argv[1])
+device = torch.device(job["device"] if ":" in job["device"] else "cuda:0")  # lathe's cuda:N is torch's
+torch.cuda.set_device(device)
+results = []
+for s in job["shapes"]:
+    row = {"shape": s["shape"]}
+    for name, dtype, tf32 in (("fp32", torch.float32, False), ("tf32", torch.float32, True),
+                              ("fp16", torch.float16, False), ("bf16", torch.bfloat16, False)):
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        a = torch.rand(s["M"], s["K"], device=device, dtype=dtype)
+        b = torch.rand(s["N"], s["K"], device=device, dtype=dtype) if s["trans_b"] else \
+            torch.rand(s["K"], s["N"], device=device, dtype=dtype)
+        b = b.t() if s["trans_b"] else b
+        for _ in range(3):
+            torch.matmul(a, b)
+        rates = []
+        for _ in range(job["runs"]):
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            torch.matmul(a, b)
+            end.record()
+            end.synchronize()
+            rates.append(2.0 * s["M"] * s["N"] * s["K"] / (start.elapsed_time(end) * 1e-3) * 1e-9)
+        row[name + "_gflops"] = statistics.median(rates)
+    results.append(row)
+print(json.dumps({"torch": torch.__version__, "gpu": torch.cuda.get_device_name(device), "results": results}))
+"""
+
+
+def run_torch_cuda_peer(args, shapes):
+    """PyTorch (cuBLAS) GFLOP/s per shape and precision on the same GPU, or None when torch has no CUDA."""
+    device = args.device or "cuda"
+    job = json.dumps({"shapes": shapes, "runs": args.runs, "device": device})
+    proc = subprocess.run([PYTHON, "-c", TORCH_CUDA_PEER_SCRIPT, job], capture_output=True, text=True)
+    if proc.returncode != 0:
+        reason = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+        print(f"bench.py: no PyTorch-on-CUDA peer ({reason})", file=sys.stderr)
+        return None
+    return json.loads(proc.stdout)
+
+
 def cmd_gpu_matmul(args):
-    """The GPU kernel's GFLOP/s (device timestamps) next to lathe's CPU GEMM in the same run."""
+    """The GPU kernel's GFLOP/s (device timestamps) next to lathe's CPU GEMM in the same run (and, on cuda,
+    next to PyTorch/cuBLAS on the same GPU)."""
     gpu = run_gpu_matmul(args)
     cpu = {r["shape"]: r["gflops"] for r in run_lathe(args.binary, args.threads, args.runs)}
+    if args.target == "cuda":
+        return print_cuda_matmul(args, gpu, cpu, run_torch_cuda_peer(args, gpu))
     print(f"GFLOP/s, lathe on {args.device or args.target} (kernel time from device timestamps) and lathe on the "
           f"cpu ({args.threads} threads), median of {args.runs} runs")
     header = f"{'shape':<16} {'M':>5} {'N':>6} {'K':>5} {'B^T':>4} {args.target:>8} {'cpu':>8} {'gpu/cpu':>8}"
@@ -158,6 +207,27 @@ def cmd_gpu_matmul(args):
               f"{r['gflops']:>8.1f} {c:>8.1f} {ratio(r['gflops'], c):>8}")
     if args.json:
         write_json(args.json, [dict(r, cpu_gflops=cpu.get(r["shape"])) for r in gpu])
+    return 0
+
+
+def print_cuda_matmul(args, gpu, cpu, peer):
+    """lathe's fp32 GEMM on the GPU against cuBLAS (through PyTorch) in fp32, tf32, fp16 and bf16."""
+    torch_rows = {r["shape"]: r for r in peer["results"]} if peer else {}
+    print(f"GFLOP/s, lathe on {args.device or args.target} (kernel time from CUDA events), median of {args.runs} "
+          f"runs; " + (f"PyTorch {peer['torch']} (cuBLAS) on {peer['gpu']}" if peer else "no PyTorch-on-CUDA peer"))
+    header = f"{'shape':<16} {'M':>5} {'N':>6} {'K':>5} {'B^T':>4} {'lathe':>9} {'cpu':>8} " \
+             f"{'cublas32':>9} {'tf32':>9} {'fp16':>9} {'bf16':>9} {'l/cublas':>8}"
+    print(header)
+    print("-" * len(header))
+    for r in gpu:
+        t = torch_rows.get(r["shape"], {})
+        cells = " ".join(f"{t.get(p + '_gflops', 0.0):>9.0f}" for p in ("fp32", "tf32", "fp16", "bf16"))
+        print(f"{r['shape']:<16} {r['M']:>5} {r['N']:>6} {r['K']:>5} {'y' if r['trans_b'] else 'n':>4} "
+              f"{r['gflops']:>9.0f} {cpu.get(r['shape'], 0.0):>8.1f} {cells} "
+              f"{ratio(r['gflops'], t.get('fp32_gflops', 0.0)):>8}")
+    if args.json:
+        write_json(args.json, [dict(r, cpu_gflops=cpu.get(r["shape"]), torch_cuda=torch_rows.get(r["shape"]))
+                               for r in gpu])
     return 0
 
 
@@ -563,11 +633,13 @@ def add_forward_options(parser, with_peer=True):
 
 
 def add_target_option(parser):
-    parser.add_argument("--target", choices=("cpu", "vulkan"), default="cpu",
-                        help="where lathe runs: cpu, or vulkan (artifacts compiled for cpu,vulkan; per-kernel device "
-                             "times are printed too). The peers stay on the CPU: on lavapipe (Mesa's CPU Vulkan) "
-                             "speed is not meaningful")
-    parser.add_argument("--device", default=None, help="device for --target vulkan, e.g. vulkan:1 (default: vulkan)")
+    parser.add_argument("--target", choices=("cpu", "vulkan", "cuda"), default="cpu",
+                        help="where lathe runs: cpu, vulkan or cuda (artifacts compiled for cpu,TARGET; per-kernel "
+                             "device times are printed too). The peers stay on the CPU (on lavapipe, Mesa's CPU "
+                             "Vulkan, speed is not meaningful), except matmul --target cuda, which adds PyTorch on "
+                             "the GPU (cuBLAS) when torch can use CUDA")
+    parser.add_argument("--device", default=None,
+                        help="device for a GPU --target, e.g. vulkan:1 or cuda:1 (default: the target's first)")
 
 
 def add_coretype_option(parser):
@@ -649,7 +721,7 @@ def main():
     matmul.add_argument("--runs", type=int, default=9, help="timed runs per shape (median is reported)")
     matmul.add_argument("--binary", default="build/bin/lathe-bench-matmul", help="path of lathe-bench-matmul")
     matmul.add_argument("--gpu-binary", default="build/bin/lathe-bench-gpu-matmul",
-                        help="path of lathe-bench-gpu-matmul (--target vulkan)")
+                        help="path of lathe-bench-gpu-matmul (GPU targets)")
     add_coretype_option(matmul)
     add_target_option(matmul)
     matmul.add_argument("--json", help="also write the results to this file")

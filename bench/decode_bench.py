@@ -82,9 +82,10 @@ def add_decode_command(sub):
     decode.add_argument("--artifact", default=None, help="reuse this GPT-2-shaped artifact instead of compiling one")
     decode.add_argument("--openblas-coretype", default=None,
                         help="set OPENBLAS_CORETYPE for the peer (see bench.py matmul; e.g. SkylakeX)")
-    decode.add_argument("--target", choices=("cpu", "vulkan"), default="cpu",
+    decode.add_argument("--target", choices=("cpu", "vulkan", "cuda"), default="cpu",
                         help="where lathe runs (the peer stays on the CPU; lavapipe speed is not meaningful)")
-    decode.add_argument("--device", default=None, help="device for --target vulkan (default: vulkan)")
+    decode.add_argument("--device", default=None,
+                        help="device for a GPU --target, e.g. vulkan:1 or cuda:1 (default: the target's first)")
     decode.set_defaults(func=cmd_decode)
 
 

@@ -37,7 +37,7 @@ struct Options {
 const char* const kUsage =
     "usage: lathe-bench-forward ARTIFACT [--batch B] [--seq T] [--threads N] [--warmup N] [--runs N]\n"
     "                           [--seed S] [--tokens-file ids.npy] [--dump-logits out.npy]\n"
-    "                           [--device cpu|vulkan[:N]] [--profile 0|1]\n";
+    "                           [--device cpu|vulkan[:N]|cuda[:N]] [--profile 0|1]\n";
 
 int64_t parseInteger(const std::string& flag, const std::string& text, int64_t min_value) {
   size_t used = 0;

@@ -93,7 +93,7 @@ double medianGflops(const MatmulShape& s, const std::string& device, int runs) {
 }
 
 int usage(const char* argv0) {
-  std::fprintf(stderr, "usage: %s [--device vulkan[:N]] [--runs N] [--shape NAME]...\n", argv0);
+  std::fprintf(stderr, "usage: %s [--device vulkan[:N]|cuda[:N]] [--runs N] [--shape NAME]...\n", argv0);
   return 2;
 }
 

@@ -39,7 +39,7 @@ struct Options {
 
 const char* const kUsage =
     "usage: lathe-bench-train ARTIFACT --ids ids.npy [--threads N] [--warmup N] [--runs N] [--lr LR]\n"
-    "                         [--device cpu|vulkan[:N]] [--profile 0|1]\n"
+    "                         [--device cpu|vulkan[:N]|cuda[:N]] [--profile 0|1]\n"
     "  ids.npy: (B, T+1) int32 token ids; tokens = ids[:, :T], targets = ids[:, 1:]\n";
 
 int64_t parseInteger(const std::string& flag, const std::string& text, int64_t min_value) {

@@ -1,11 +1,13 @@
 #include "Device.h"
 
 #include "CpuDevice.h"
+#include "CudaDevice.h"
 #include "Error.h"
 #ifdef LATHE_HAVE_VULKAN
 #include "VulkanDevice.h"
 #endif
 
+#include <cstdint>
 #include <vector>
 
 namespace lathe::runtime {
@@ -34,6 +36,14 @@ std::string deviceKind(const std::string& spec) {
   return spec.substr(0, colon);
 }
 
+// The N of "KIND:N" (0 without one); indices too long to parse are out of any range.
+int64_t deviceIndex(const std::string& spec) {
+  const size_t colon = spec.find(':');
+  if (colon == std::string::npos) return 0;
+  const std::string index = spec.substr(colon + 1);
+  return index.size() > 9 ? INT64_MAX : std::stoll(index);
+}
+
 }  // namespace
 
 std::unique_ptr<Device> createDevice(const std::string& spec) {
@@ -53,7 +63,9 @@ std::unique_ptr<Device> createDevice(const std::string& spec) {
     if (kind != spec) throw Error(LATHE_ERROR_INVALID_ARGUMENT, "bad device '" + spec + "': the cpu has no index");
     return makeCpuDevice();
   }
-  if (kind == "vulkan" || kind == "cuda") {
+  // The CUDA backend needs no headers or libraries to build: always present.
+  if (kind == "cuda") return makeCudaDevice(deviceIndex(spec), spec);
+  if (kind == "vulkan") {
     throw Error(LATHE_ERROR_UNSUPPORTED, "device '" + kind + "' is not available in this build");
   }
   throw Error(LATHE_ERROR_INVALID_ARGUMENT, "unknown device '" + spec + "' (known: cpu, vulkan[:N], cuda[:N])");

@@ -52,7 +52,7 @@ struct DispatchTiming {
 class Device {
 public:
   virtual ~Device() = default;
-  /// The artifact target this device runs: "cpu", "vulkan".
+  /// The artifact target this device runs: "cpu", "vulkan", "cuda".
   virtual std::string kind() const = 0;
   /// 64-byte aligned, uninitialized. Throws Error(LATHE_ERROR_OUT_OF_MEMORY).
   virtual std::unique_ptr<Buffer> allocate(size_t bytes) = 0;
@@ -80,8 +80,9 @@ protected:
   std::vector<DispatchTiming> profile_;
 };
 
-/// "cpu", "vulkan", "vulkan:N" or "vulkan:<name substring>" (others are refused
-/// with "not available in this build").
+/// "cpu", "vulkan", "vulkan:N", "vulkan:<name substring>", "cuda" (GPU 0) or
+/// "cuda:N" ("vulkan" in a build without the Vulkan headers is refused with
+/// "not available in this build").
 std::unique_ptr<Device> createDevice(const std::string& spec);
 
 }  // namespace lathe::runtime

@@ -1,6 +1,7 @@
 #include "GpuProgramVerifier.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -179,6 +180,97 @@ void checkSpirv(const fb::GpuKernel& kernel, const std::string& where) {
 #endif
 }
 
+// The directive names and operands of PTX text, with comments removed.
+struct PtxFacts {
+  bool has_version = false;
+  bool has_target = false;
+  std::set<std::string> entries;
+};
+
+bool isIdentifierChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$' || c == '%'; }
+
+PtxFacts readPtx(const std::string& text) {
+  PtxFacts facts;
+  std::string code;  // without // and /* */ comments, which may mention directives
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text.compare(i, 2, "//") == 0) {
+      i = text.find('\n', i);
+      if (i == std::string::npos) break;
+    } else if (text.compare(i, 2, "/*") == 0) {
+      i = text.find("*/", i + 2);
+      if (i == std::string::npos) break;
+      ++i;
+      continue;
+    }
+    code += text[i];
+  }
+  const auto token_at = [&](size_t at, const char* directive) {
+    const size_t length = std::strlen(directive);
+    return code.compare(at, length, directive) == 0 && (at == 0 || !isIdentifierChar(code[at - 1])) &&
+           at + length < code.size() && std::isspace(static_cast<unsigned char>(code[at + length]));
+  };
+  for (size_t at = code.find('.'); at != std::string::npos; at = code.find('.', at + 1)) {
+    if (token_at(at, ".version")) facts.has_version = true;
+    if (token_at(at, ".target")) facts.has_target = true;
+    if (token_at(at, ".entry")) {
+      size_t begin = at + 6;
+      while (begin < code.size() && std::isspace(static_cast<unsigned char>(code[begin]))) ++begin;
+      size_t end = begin;
+      while (end < code.size() && isIdentifierChar(code[end])) ++end;
+      facts.entries.insert(code.substr(begin, end - begin));
+    }
+  }
+  return facts;
+}
+
+void checkPtx(const fb::GpuKernel& kernel, const std::string& where) {
+  const auto& code = *kernel.code();
+  std::string text(reinterpret_cast<const char*>(code.data()), code.size());
+  while (!text.empty() && text.back() == '\0') text.pop_back();  // a terminating NUL is allowed
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c > 0x7e) {
+      char byte[8];
+      std::snprintf(byte, sizeof byte, "0x%02x", c);
+      throw invalidArtifact(where + ": PTX code is not text (byte " + byte + " at offset " + std::to_string(i) + ")");
+    }
+  }
+  const PtxFacts facts = readPtx(text);
+  if (!facts.has_version) throw invalidArtifact(where + ": PTX code has no .version directive");
+  if (!facts.has_target) throw invalidArtifact(where + ": PTX code has no .target directive");
+  if (facts.entries.count(kernel.entry()->str()) == 0) {
+    throw invalidArtifact(where + ": PTX code has no .entry named '" + kernel.entry()->str() + "'");
+  }
+}
+
+// "sm_80", "sm_90a", "sm_100": what nvcc and ptxas name real architectures.
+bool isCudaArch(const std::string& arch) {
+  if (arch.compare(0, 3, "sm_") != 0) return false;
+  size_t digits = 3;
+  while (digits < arch.size() && std::isdigit(static_cast<unsigned char>(arch[digits]))) ++digits;
+  const size_t count = digits - 3;
+  const bool suffix_ok = digits == arch.size() || (digits + 1 == arch.size() && std::islower(static_cast<unsigned char>(arch[digits])));
+  return count >= 2 && count <= 3 && arch[3] != '0' && suffix_ok;
+}
+
+void checkCudaBinaries(const fb::GpuKernel& kernel, const std::string& where) {
+  if (kernel.binaries() == nullptr) return;
+  std::set<std::string> archs;
+  for (flatbuffers::uoffset_t b = 0; b < kernel.binaries()->size(); ++b) {
+    const fb::GpuBinary& binary = *kernel.binaries()->Get(b);
+    const std::string arch = binary.arch() ? binary.arch()->str() : "";
+    const std::string binary_where = where + " binary " + std::to_string(b);
+    if (!isCudaArch(arch)) {
+      throw invalidArtifact(binary_where + " has architecture '" + arch + "'; expected sm_<major><minor>, e.g. sm_80");
+    }
+    if (!archs.insert(arch).second) throw invalidArtifact(binary_where + ": architecture " + arch + " appears twice");
+    static const uint8_t kElfMagic[4] = {0x7f, 'E', 'L', 'F'};
+    if (binary.data() == nullptr || binary.data()->size() < 4 || std::memcmp(binary.data()->data(), kElfMagic, 4) != 0) {
+      throw invalidArtifact(binary_where + " (" + arch + ") is not a cubin: it lacks the ELF magic number");
+    }
+  }
+}
+
 void checkKernel(const fb::GpuKernel& kernel, const std::string& target, const std::string& where) {
   if (kernel.name() == nullptr || kernel.name()->size() == 0) throw invalidArtifact(where + " has no name");
   if (kernel.code() == nullptr || kernel.code()->size() == 0) throw invalidArtifact(where + " has no code");
@@ -193,7 +285,16 @@ void checkKernel(const fb::GpuKernel& kernel, const std::string& target, const s
   for (const fb::GridAxis* axis : *kernel.grid()) {
     if (axis->divisor() == 0) throw invalidArtifact(where + " has a grid axis with divisor 0");
   }
-  if (target == "vulkan") checkSpirv(kernel, where);
+  if (target == "vulkan") {
+    if (kernel.binaries() != nullptr && kernel.binaries()->size() > 0) {
+      throw invalidArtifact(where + " has machine-code binaries, which only cuda kernels carry");
+    }
+    checkSpirv(kernel, where);
+  }
+  if (target == "cuda") {
+    checkPtx(kernel, where);
+    checkCudaBinaries(kernel, where);
+  }
 }
 
 // The dims a kernel's grid may select, and its binding count, for a dispatch.

@@ -1,18 +1,15 @@
 #include "VulkanDevice.h"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
-#include <climits>
 #include <cstring>
 #include <functional>
 #include <list>
 #include <map>
 
 #include "Artifact.h"
-#include "ArtifactVerifier.h"
 #include "Error.h"
-#include "KernelLayout.h"
+#include "GpuDispatchPlan.h"
 #include "VulkanApi.h"
 #include "VulkanCapabilities.h"
 #include "VulkanContext.h"
@@ -172,26 +169,6 @@ private:
   std::map<uint32_t, std::pair<VkDescriptorSetLayout, VkPipelineLayout>> layouts_;
 };
 
-// A dispatch copied out of the FlatBuffer, with its kernel.
-struct PlannedDispatch {
-  std::string name;
-  fb::KernelKind kind;
-  std::vector<fb::BufferRef> operands;
-  std::vector<OperandLayout> layouts;
-  std::vector<fb::Dim> dims;
-  std::vector<int64_t> ints;
-  std::vector<float> floats;
-  const ProgramPipelines::Kernel* kernel;
-};
-
-// One kernel launch: a dispatch, or one gradient of a GradNorm.
-struct Launch {
-  size_t dispatch;
-  std::vector<VkDescriptorBufferInfo> operands;
-  std::vector<uint32_t> params;
-  std::array<uint32_t, 3> groups;
-};
-
 // What a recorded command buffer was recorded for.
 struct RecordingKey {
   int64_t B, T;
@@ -244,24 +221,11 @@ struct VulkanPreparedEntry final : PreparedEntry {
   std::shared_ptr<Context> context;
   std::shared_ptr<ProgramPipelines> pipelines;
   std::string name;
-  std::vector<PlannedDispatch> dispatches;
+  std::vector<GpuDispatch> dispatches;
+  std::vector<const ProgramPipelines::Kernel*> kernels;  // parallel to dispatches
   VkCommandPool command_pool = VK_NULL_HANDLE;
   std::list<Recording> recordings;  // most recently used first
 };
-
-template <typename T>
-std::vector<T> copyVector(const flatbuffers::Vector<T>* values) {
-  return values == nullptr ? std::vector<T>() : std::vector<T>(values->begin(), values->end());
-}
-
-template <typename T>
-std::vector<T> copyStructs(const flatbuffers::Vector<const T*>* values) {
-  std::vector<T> copy;
-  if (values != nullptr) {
-    for (const T* value : *values) copy.push_back(*value);
-  }
-  return copy;
-}
 
 void memoryBarrier(const vk::Api& api, VkCommandBuffer commands, VkPipelineStageFlags from, VkAccessFlags from_access,
                    VkPipelineStageFlags to, VkAccessFlags to_access) {
@@ -356,18 +320,11 @@ public:
     if (program == nullptr) {
       throw Error(LATHE_ERROR_UNSUPPORTED, "the artifact has no vulkan code; compile with --target vulkan");
     }
-    const fb::EntryPoint& entry = artifact.entryPoint(entry_index);
     auto prepared = std::make_unique<VulkanPreparedEntry>(context_, pipelinesFor(*program));
-    prepared->name = entry.name()->str();
-    const auto& kernel_of_dispatch = *program->entries()->Get(entry_index)->kernel_of_dispatch();
-    for (flatbuffers::uoffset_t d = 0; d < entry.dispatches()->size(); ++d) {
-      const fb::Dispatch& dispatch = *entry.dispatches()->Get(d);
-      std::vector<int64_t> ints = copyVector(dispatch.int_params());
-      std::vector<OperandLayout> layouts = operandLayout(dispatch.kind(), ints);
-      prepared->dispatches.push_back({dispatch.name() ? dispatch.name()->str() : "dispatch " + std::to_string(d),
-                                      dispatch.kind(), copyStructs(dispatch.buffers()), std::move(layouts),
-                                      copyStructs(dispatch.dims()), std::move(ints), copyVector(dispatch.float_params()),
-                                      &prepared->pipelines->kernel(kernel_of_dispatch.Get(d))});
+    prepared->name = artifact.entryPoint(entry_index).name()->str();
+    prepared->dispatches = planGpuDispatches(artifact, *program, entry_index);
+    for (const GpuDispatch& dispatch : prepared->dispatches) {
+      prepared->kernels.push_back(&prepared->pipelines->kernel(dispatch.kernel_index));
     }
     return prepared;
   }
@@ -428,18 +385,6 @@ private:
     context_->throwValidationErrors(what);
   }
 
-  static const VulkanBuffer* boundBuffer(const fb::BufferRef& ref, const Bindings& bindings) {
-    const size_t index = static_cast<size_t>(ref.index());
-    switch (ref.space()) {
-      case fb::BufferSpace::Arena: return &vulkanBuffer(*bindings.arena);
-      case fb::BufferSpace::Weight: return &vulkanBuffer(*bindings.weights[index]);
-      case fb::BufferSpace::Input: return &vulkanBuffer(*bindings.inputs[index]);
-      case fb::BufferSpace::Output: return &vulkanBuffer(*bindings.outputs[index]);
-      case fb::BufferSpace::State: return &vulkanBuffer(*bindings.states[index]);
-    }
-    throw Error(LATHE_ERROR_INTERNAL, "unknown buffer space in a verified artifact");
-  }
-
   static RecordingKey keyOf(const Bindings& bindings, int64_t B, int64_t T, bool profiling) {
     RecordingKey key{B, T, profiling, {}};
     const auto add = [&](const Buffer* buffer) { key.buffers.push_back(buffer ? vulkanBuffer(*buffer).id() : 0); };
@@ -451,14 +396,11 @@ private:
     return key;
   }
 
-  // The byte range of operand `index` at the call's dims.
-  VkDescriptorBufferInfo operandRange(const PlannedDispatch& dispatch, size_t index, const std::vector<int64_t>& dims,
-                                      const Bindings& bindings) const {
-    const fb::BufferRef& ref = dispatch.operands[index];
-    const OperandLayout& layout = dispatch.layouts[index];
-    const VulkanBuffer& buffer = *boundBuffer(ref, bindings);
-    const VkDeviceSize offset = ref.space() == fb::BufferSpace::Arena ? ref.index() : 0;
-    const std::string where = "dispatch '" + dispatch.name + "' operand " + std::to_string(index) + " (" + layout.name + ")";
+  // The descriptor range of a launch's operand, within the device's limits.
+  VkDescriptorBufferInfo operandRange(const GpuDispatch& dispatch, const GpuOperand& operand) const {
+    const VulkanBuffer& buffer = vulkanBuffer(*operand.buffer);
+    const VkDeviceSize offset = operand.offset;
+    const std::string where = operandWhere(dispatch, operand.index);
     const VkPhysicalDeviceLimits& limits = context_->limits();
     if (offset % limits.minStorageBufferOffsetAlignment != 0) {
       throw Error(LATHE_ERROR_UNSUPPORTED, where + ": arena offset " + std::to_string(offset) +
@@ -466,12 +408,7 @@ private:
                                                std::to_string(limits.minStorageBufferOffsetAlignment));
     }
     VkDeviceSize bytes = buffer.size() - std::min(offset, buffer.size());
-    const bool table = layout.weight_shape == WeightShape::EmbeddingTable || layout.weight_shape == WeightShape::PositionTable;
-    if (!table) {
-      uint64_t elements = layout.fixed_elements > 0 ? static_cast<uint64_t>(layout.fixed_elements) : 1;
-      for (int dim : layout.dims) elements *= static_cast<uint64_t>(dims[dim]);
-      bytes = std::min(bytes, roundUp(std::max<uint64_t>(elements * dtypeSize(layout.dtype), 4), 4));
-    }
+    if (operand.bytes) bytes = std::min(bytes, roundUp(std::max<uint64_t>(*operand.bytes, 4), 4));
     if (bytes == 0 || offset + bytes > buffer.size()) {
       throw Error(LATHE_ERROR_INTERNAL, where + ": the operand lies outside its buffer");
     }
@@ -483,74 +420,9 @@ private:
     return {buffer.handle(), offset, bytes};
   }
 
-  // Workgroups along each axis for the launch's dims.
-  std::array<uint32_t, 3> gridOf(const PlannedDispatch& dispatch, const std::vector<int64_t>& grid_dims) const {
-    std::array<uint32_t, 3> groups{};
-    const fb::GpuKernel& kernel = *dispatch.kernel->source;
-    for (uint32_t axis = 0; axis < 3; ++axis) {
-      const fb::GridAxis& grid = *kernel.grid()->Get(axis);
-      uint64_t extent = 1;
-      for (size_t d = 0; d < grid_dims.size(); ++d) {
-        if (grid.dims_mask() & (1u << d)) extent *= static_cast<uint64_t>(grid_dims[d]);
-      }
-      uint64_t count = (extent + grid.divisor() - 1) / grid.divisor();
-      const uint32_t limit = context_->limits().maxComputeWorkGroupCount[axis];
-      if (count > limit) {
-        if (!grid.stride_loop()) {
-          throw Error(LATHE_ERROR_UNSUPPORTED, "dispatch '" + dispatch.name + "' (kernel '" + kernel.name()->str() +
-                                                   "') needs " + std::to_string(count) + " workgroups along axis " +
-                                                   std::to_string(axis) + "; the device allows " + std::to_string(limit));
-        }
-        count = limit;
-      }
-      groups[axis] = static_cast<uint32_t>(std::max<uint64_t>(count, 1));
-    }
-    return groups;
-  }
-
-  static uint32_t paramWord(int64_t value, const PlannedDispatch& dispatch) {
-    if (value < INT32_MIN || value > INT32_MAX) {
-      throw Error(LATHE_ERROR_UNSUPPORTED, "dispatch '" + dispatch.name + "': parameter " + std::to_string(value) +
-                                               " does not fit the kernel's 32-bit parameter block");
-    }
-    return static_cast<uint32_t>(static_cast<int32_t>(value));
-  }
-
-  std::vector<Launch> launchesOf(const VulkanPreparedEntry& entry, const Bindings& bindings, int64_t B, int64_t T) const {
-    std::vector<Launch> launches;
-    for (size_t d = 0; d < entry.dispatches.size(); ++d) {
-      const PlannedDispatch& dispatch = entry.dispatches[d];
-      std::vector<int64_t> dims;
-      for (const fb::Dim& dim : dispatch.dims) dims.push_back(evaluateVerifiedDim(dim, B, T));
-      if (dispatch.kind == fb::KernelKind::GradNorm) {
-        // One launch per gradient: (hyper, norm, g_i), params [n_i, i, count].
-        const int64_t count = dispatch.ints[0];
-        for (int64_t i = 0; i < count; ++i) {
-          Launch launch{d, {}, {}, {}};
-          for (size_t operand : {size_t{0}, size_t{1}, static_cast<size_t>(2 + i)}) {
-            launch.operands.push_back(operandRange(dispatch, operand, dims, bindings));
-          }
-          launch.params = {paramWord(dims[i], dispatch), paramWord(i, dispatch), paramWord(count, dispatch)};
-          launch.groups = gridOf(dispatch, {dims[i]});
-          launches.push_back(std::move(launch));
-        }
-        continue;
-      }
-      Launch launch{d, {}, {}, {}};
-      for (size_t operand = 0; operand < dispatch.operands.size(); ++operand) {
-        launch.operands.push_back(operandRange(dispatch, operand, dims, bindings));
-      }
-      for (int64_t value : dims) launch.params.push_back(paramWord(value, dispatch));
-      for (int64_t value : dispatch.ints) launch.params.push_back(paramWord(value, dispatch));
-      for (float value : dispatch.floats) {
-        uint32_t bits;
-        std::memcpy(&bits, &value, sizeof bits);
-        launch.params.push_back(bits);
-      }
-      launch.groups = gridOf(dispatch, dims);
-      launches.push_back(std::move(launch));
-    }
-    return launches;
+  std::vector<GpuLaunch> launchesOf(const VulkanPreparedEntry& entry, const Bindings& bindings, int64_t B, int64_t T) const {
+    const uint32_t* counts = context_->limits().maxComputeWorkGroupCount;
+    return planGpuLaunches(entry.dispatches, bindings, B, T, {counts[0], counts[1], counts[2]});
   }
 
   // The command buffer for this call: replayed when an earlier call had the
@@ -577,7 +449,7 @@ private:
     return recording;
   }
 
-  void record(VulkanPreparedEntry& entry, Recording& recording, const std::vector<Launch>& launches) {
+  void record(VulkanPreparedEntry& entry, Recording& recording, const std::vector<GpuLaunch>& launches) {
     const vk::Api& api = context_->api();
     VkDevice device = context_->device();
     const VkDeviceSize alignment = context_->limits().minStorageBufferOffsetAlignment;
@@ -586,7 +458,7 @@ private:
     std::vector<VkDeviceSize> param_offsets;
     VkDeviceSize param_bytes = 0;
     uint32_t descriptor_count = 0;
-    for (const Launch& launch : launches) {
+    for (const GpuLaunch& launch : launches) {
       param_offsets.push_back(param_bytes);
       param_bytes += roundUp(std::max<size_t>(launch.params.size() * 4, 4), alignment);
       descriptor_count += static_cast<uint32_t>(launch.operands.size() + 1);
@@ -606,7 +478,7 @@ private:
     pool.pPoolSizes = &pool_size;
     check(api.vkCreateDescriptorPool(device, &pool, nullptr, &recording.descriptors), "descriptor pool");
     std::vector<VkDescriptorSetLayout> set_layouts;
-    for (const Launch& launch : launches) set_layouts.push_back(entry.dispatches[launch.dispatch].kernel->set_layout);
+    for (const GpuLaunch& launch : launches) set_layouts.push_back(entry.kernels[launch.dispatch]->set_layout);
     std::vector<VkDescriptorSet> sets(launches.size());
     if (!launches.empty()) {
       VkDescriptorSetAllocateInfo allocate{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
@@ -618,7 +490,9 @@ private:
     std::vector<std::vector<VkDescriptorBufferInfo>> infos(launches.size());
     std::vector<VkWriteDescriptorSet> writes;
     for (size_t i = 0; i < launches.size(); ++i) {
-      infos[i] = launches[i].operands;
+      for (const GpuOperand& operand : launches[i].operands) {
+        infos[i].push_back(operandRange(entry.dispatches[launches[i].dispatch], operand));
+      }
       infos[i].push_back({recording.params->handle(), param_offsets[i],
                           std::max<VkDeviceSize>(launches[i].params.size() * 4, 4)});
       VkWriteDescriptorSet write{VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
@@ -650,8 +524,8 @@ private:
     memoryBarrier(api, commands, kWriters, kWrites, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                   VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
     for (size_t i = 0; i < launches.size(); ++i) {
-      const Launch& launch = launches[i];
-      const ProgramPipelines::Kernel& kernel = *entry.dispatches[launch.dispatch].kernel;
+      const GpuLaunch& launch = launches[i];
+      const ProgramPipelines::Kernel& kernel = *entry.kernels[launch.dispatch];
       if (i > 0) {
         memoryBarrier(api, commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
@@ -675,7 +549,7 @@ private:
 
   void readProfile(const VulkanPreparedEntry& entry, const Recording& recording) {
     profile_.clear();
-    for (const PlannedDispatch& dispatch : entry.dispatches) {
+    for (const GpuDispatch& dispatch : entry.dispatches) {
       profile_.push_back({dispatch.name, fb::EnumNameKernelKind(dispatch.kind), 0.0});
     }
     if (recording.queries == VK_NULL_HANDLE) return;

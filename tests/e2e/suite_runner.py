@@ -56,7 +56,7 @@ def run_suite(make_suite, description: str, binaries=(("--lathe", "the lathe bin
     parser.add_argument("--workdir", required=True, help="scratch directory (recreated per model)")
     parser.add_argument("-k", action="append", default=[], metavar="NAME", help="run cases whose name contains NAME")
     parser.add_argument("--device", default="cpu",
-                        help="device the compiled models run on (cpu, vulkan, vulkan:N); artifacts are compiled "
+                        help="device the compiled models run on (cpu, vulkan, vulkan:N, cuda, cuda:N); artifacts are compiled "
                              "for the cpu and that device's target")
     args = parser.parse_args()
     for flag, _ in binaries:

@@ -102,7 +102,7 @@ void addRunCommand(CLI::App& app) {
   auto options = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand("run", "Run an artifact's forward pass on token ids");
   cmd->add_option("artifact", options->artifact, "compiled .lathe file")->required();
-  cmd->add_option("--device", options->device, "cpu, vulkan, vulkan:N or vulkan:<name>")->capture_default_str();
+  cmd->add_option("--device", options->device, "cpu, vulkan, vulkan:N, vulkan:<name>, cuda or cuda:N")->capture_default_str();
   auto* list = cmd->add_option("--tokens", options->tokens, "comma-separated token ids (one sequence)");
   auto* file = cmd->add_option("--tokens-file", options->tokens_file, "(B,T) int32 .npy of token ids");
   auto* text = cmd->add_option("--text", options->text, "text to encode with the artifact's tokenizer (one sequence)");

@@ -82,8 +82,10 @@ LATHE_API lathe_status lathe_artifact_output_info(const lathe_artifact* artifact
                                                   const char** name, lathe_dtype* dtype, const char** shape);
 
 /* ---- Sessions ------------------------------------------------------------ */
-/* device: "cpu", "vulkan" (the best Vulkan device), "vulkan:N" (by index) or
- * "vulkan:<name substring>" (e.g. "vulkan:llvmpipe"). The artifact's target must match the device kind. Uploads the
+/* device: "cpu", "vulkan" (the best Vulkan device), "vulkan:N" (by index),
+ * "vulkan:<name substring>" (e.g. "vulkan:llvmpipe"), "cuda" (CUDA GPU 0) or "cuda:N". Without the CUDA driver or a
+ * GPU, "cuda" fails with LATHE_ERROR_UNSUPPORTED ("no CUDA driver ..." / "no CUDA GPU ..."). The artifact's target
+ * must match the device kind. Uploads the
  * weights and allocates the arena, inputs and outputs at their maximum sizes. */
 LATHE_API lathe_status lathe_session_create(const lathe_artifact* artifact, const char* device, lathe_session** out);
 /* Null is accepted. */
@@ -106,7 +108,7 @@ LATHE_API lathe_status lathe_session_read_output(const lathe_session* session, c
 
 /* ---- Profiling -----------------------------------------------------------
  * While enabled, every run times each dispatch on the device (cpu: host
- * clock; vulkan: GPU timestamps). Off by default. The profile holds the
+ * clock; vulkan: GPU timestamps; cuda: events). Off by default. The profile holds the
  * dispatches of the last run made while profiling, in order; it is empty
  * before such a run. */
 LATHE_API lathe_status lathe_session_set_profiling(lathe_session* session, int enabled);

@@ -10,6 +10,9 @@ namespace lathe::test {
 
 class KernelParity : public ::testing::TestWithParam<KernelCase> {};
 
+/// gtest prints a parameter with this (not as raw bytes in test listings).
+inline void PrintTo(const KernelCase& c, std::ostream* os) { *os << c.label; }
+
 inline std::string caseName(const ::testing::TestParamInfo<KernelCase>& info) { return info.param.label; }
 
 }  // namespace lathe::test

@@ -1,4 +1,6 @@
-# Fails if LIBRARY needs (directly or transitively) MLIR, LLVM, CUDA or Vulkan.
+# Fails if LIBRARY needs (directly or transitively) MLIR, LLVM, CUDA (libcuda,
+# libcudart) or Vulkan, or refers to a CUDA driver/runtime or Vulkan function
+# by an undefined symbol: the GPU backends must reach them only through dlopen.
 # Usage: cmake -DLIBRARY=path/to/liblathe_runtime.so -P CheckRuntimeDependencies.cmake
 if(NOT EXISTS "${LIBRARY}")
   message(FATAL_ERROR "no library at '${LIBRARY}'")
@@ -17,4 +19,13 @@ foreach(forbidden libMLIR libLLVM libcuda libcudart libvulkan)
     message(FATAL_ERROR "${LIBRARY} depends on ${forbidden}:\n${dynamic}\n${resolved}")
   endif()
 endforeach()
+find_program(NM nm REQUIRED)
+execute_process(COMMAND ${NM} -D --undefined-only ${LIBRARY} OUTPUT_VARIABLE undefined RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "nm -D --undefined-only ${LIBRARY} failed")
+endif()
+string(REGEX MATCHALL "[ \n](cu[A-Z][A-Za-z0-9_]*|cuda[A-Z][A-Za-z0-9_]*|vk[A-Z][A-Za-z0-9_]*)" driver_symbols "${undefined}")
+if(driver_symbols)
+  message(FATAL_ERROR "${LIBRARY} links driver functions directly (use dlopen):${driver_symbols}")
+endif()
 message(STATUS "${LIBRARY}: no MLIR/LLVM/CUDA/Vulkan dependencies")
