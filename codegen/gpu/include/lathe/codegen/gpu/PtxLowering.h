@@ -1,6 +1,6 @@
 // gpu.func kernels -> PTX for CUDA, in process, through MLIR's NVVM path
-// (gpu-lower-to-nvvm-pipeline with the NVPTX backend); cubins come from ptxas
-// (PtxAssembler.h).
+// (convert-gpu-to-nvvm with 32-bit indices, then LLVM's NVPTX backend, no
+// libdevice); cubins come from ptxas (PtxAssembler.h).
 #pragma once
 
 #include <string>
