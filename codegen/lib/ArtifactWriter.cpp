@@ -489,7 +489,9 @@ std::vector<uint8_t> writeArtifact(ModuleOp module, const Weights& weights, cons
   for (const std::string& target : splitTargets(options.target)) {
     if (target == "cpu") continue;  // the cpu runs the dispatch list itself
     std::string error;
-    auto program = gpu::writeGpuProgram(fbb, target, dispatch_shapes, error);
+    gpu::GpuProgramOptions program_options;
+    program_options.cuda_archs = options.cuda_archs;
+    auto program = gpu::writeGpuProgram(fbb, target, dispatch_shapes, error, program_options);
     if (program.IsNull()) {
       module.emitError("target ") << target << ": " << error;
       return {};

@@ -1,7 +1,10 @@
-// lathe compile MODEL [--target cpu,vulkan] [--weight-dtype f16] [--tokenizer DIR] -o model.lathe
+// lathe compile MODEL [--target cpu,vulkan,cuda] [--cuda-arch sm_80,sm_90] [--weight-dtype f16] [--tokenizer DIR]
+//               -o model.lathe
 #include "Commands.h"
 
 #include "lathe/codegen/ArtifactWriter.h"
+#include "lathe/codegen/gpu/PtxAssembler.h"
+#include "lathe/codegen/gpu/PtxLowering.h"
 #include "lathe/frontend/Frontend.h"
 #include "lathe/ir/LatheDialect.h"
 #include "lathe/ir/ModelBuilder.h"
@@ -26,6 +29,7 @@ struct CompileOptions {
   std::string model;
   std::string output = "model.lathe";
   std::string target = "cpu";
+  std::vector<std::string> cuda_archs{"sm_80", "sm_90"};
   int64_t max_batch = 4;
   int64_t max_seq = 0;  // 0: the model's context length
   uint64_t seed = 0;
@@ -79,21 +83,32 @@ void dumpIR(mlir::ModuleOp module, const std::string& path) {
   writeFileAtomically(path, reinterpret_cast<const uint8_t*>(text.data()), text.size());
 }
 
-/// `targets` is a comma-separated list of cpu and vulkan.
-void checkTargets(const std::string& targets) {
+/// `targets` is a comma-separated list of cpu, vulkan and cuda. Returns
+/// whether cuda is among them.
+bool checkTargets(const std::string& targets) {
   std::stringstream list(targets);
   std::string target;
-  bool any = false;
+  bool any = false, cuda = false;
   while (std::getline(list, target, ',')) {
-    if (target != "cpu" && target != "vulkan")
-      throw std::runtime_error("--target: '" + target + "' is not supported (supported: cpu, vulkan, e.g. cpu,vulkan)");
+    if (target != "cpu" && target != "vulkan" && target != "cuda")
+      throw std::runtime_error("--target: '" + target +
+                               "' is not supported (supported: cpu, vulkan, cuda, e.g. cpu,cuda)");
     any = true;
+    cuda = cuda || target == "cuda";
   }
   if (!any) throw std::runtime_error("--target names no target");
+  return cuda;
+}
+
+/// The cuda target needs known architectures and ptxas: say so before compiling.
+void checkCudaToolchain(const std::vector<std::string>& archs) {
+  std::string error;
+  if (codegen::gpu::lowestCudaArch(archs, error).empty()) throw std::runtime_error("--cuda-arch: " + error);
+  if (codegen::gpu::findPtxas(error).empty()) throw std::runtime_error("--target cuda: " + error);
 }
 
 std::vector<uint8_t> compileToBytes(const CompileOptions& options, int64_t* max_seq_out) {
-  checkTargets(options.target);
+  if (checkTargets(options.target)) checkCudaToolchain(options.cuda_archs);
   const bool f16_weights = options.weight_dtype == "f16";
   if (f16_weights && options.train)
     throw std::runtime_error("--weight-dtype f16 cannot be combined with --train: fp16 weights are for inference "
@@ -138,6 +153,7 @@ std::vector<uint8_t> compileToBytes(const CompileOptions& options, int64_t* max_
 
   codegen::ArtifactOptions artifact_options;
   artifact_options.target = options.target;
+  artifact_options.cuda_archs = options.cuda_archs;
   artifact_options.model_json = specToJson(model.spec);
   artifact_options.tokenizer = findTokenizer(options, model.spec.vocab_size);
   artifact_options.weight_dtype = f16_weights ? DType::F16 : DType::F32;
@@ -178,7 +194,13 @@ void addCompileCommand(CLI::App& app) {
                    "Lathe model file (.yaml), Lathe directory, or Hugging Face directory")->required();
   cmd->add_option("-o,--output", options->output, "artifact to write")->capture_default_str();
   cmd->add_option("--target", options->target,
-                  "targets to generate code for, comma-separated: cpu, vulkan (e.g. cpu,vulkan)")->capture_default_str();
+                  "targets to generate code for, comma-separated: cpu, vulkan, cuda (e.g. cpu,vulkan)")
+      ->capture_default_str();
+  cmd->add_option("--cuda-arch", options->cuda_archs,
+                  "CUDA architectures to assemble cubins for (target cuda), comma-separated; the PTX targets the "
+                  "oldest and JITs forward")
+      ->delimiter(',')
+      ->capture_default_str();
   cmd->add_option("--max-batch", options->max_batch, "largest batch the artifact accepts")->capture_default_str();
   cmd->add_option("--max-seq", options->max_seq, "longest sequence the artifact accepts (default: context length)");
   cmd->add_flag("--infer,!--no-infer", options->infer,

@@ -1,8 +1,13 @@
 #include "lathe/codegen/gpu/GpuProgramWriter.h"
 
+#include <algorithm>
 #include <map>
+#include <optional>
+#include <utility>
 
 #include "KernelLayout.h"
+#include "lathe/codegen/gpu/PtxAssembler.h"
+#include "lathe/codegen/gpu/PtxLowering.h"
 #include "lathe/codegen/gpu/SpirvLowering.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -27,9 +32,27 @@ uint32_t dimsMask(const GridAxisPlan& axis) {
   return mask;
 }
 
+/// One kernel lowered for a target: code (SPIR-V words or PTX text), what it
+/// requires of the device, and machine code per architecture (cuda).
+struct LoweredKernel {
+  std::vector<uint8_t> code;
+  std::vector<std::string> capabilities;
+  std::vector<std::string> extensions;
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> binaries;
+};
+
+/// What the cuda target needs besides the kernels: where ptxas is and the
+/// architecture the PTX is written for.
+struct CudaToolchain {
+  std::string ptxas;
+  std::vector<std::string> archs;
+  std::string lowest_arch;
+};
+
 class ProgramBuilder {
 public:
-  ProgramBuilder(fbs::FlatBufferBuilder& fbb, std::string target) : fbb_(fbb), target_(std::move(target)) {
+  ProgramBuilder(fbs::FlatBufferBuilder& fbb, std::string target, std::optional<CudaToolchain> cuda)
+      : fbb_(fbb), target_(std::move(target)), cuda_(std::move(cuda)) {
     context_.loadDialect<mlir::gpu::GPUDialect, arith::ArithDialect, scf::SCFDialect, memref::MemRefDialect,
                          math::MathDialect, spirv::SPIRVDialect>();
   }
@@ -55,12 +78,10 @@ public:
       error = "kernel '" + plan.name + "' is malformed: " + diagnostics;
       return -1;
     }
-    FailureOr<SpirvKernel> spirv = lowerToSpirv(*module);
-    if (failed(spirv)) {
-      error = "kernel '" + plan.name + "' does not lower to SPIR-V: " + diagnostics;
-      return -1;
-    }
-    kernels_.push_back(encode(plan, shape, *spirv));
+    std::optional<LoweredKernel> lowered = cuda_ ? lowerForCuda(*module, plan.name, diagnostics, error)
+                                                 : lowerForVulkan(*module, plan.name, diagnostics, error);
+    if (!lowered) return -1;
+    kernels_.push_back(encode(plan, shape, *lowered));
     index_[plan.name] = static_cast<int64_t>(kernels_.size() - 1);
     return index_[plan.name];
   }
@@ -70,39 +91,104 @@ public:
   }
 
 private:
-  fbs::Offset<fb::GpuKernel> encode(const KernelPlan& plan, const DispatchShape& shape, const SpirvKernel& spirv) {
+  std::optional<LoweredKernel> lowerForVulkan(ModuleOp module, const std::string& name,
+                                              const std::string& diagnostics, std::string& error) {
+    FailureOr<SpirvKernel> spirv = lowerToSpirv(module);
+    if (failed(spirv)) {
+      error = "kernel '" + name + "' does not lower to SPIR-V: " + diagnostics;
+      return std::nullopt;
+    }
+    LoweredKernel lowered;
+    const auto* bytes = reinterpret_cast<const uint8_t*>(spirv->words.data());
+    lowered.code.assign(bytes, bytes + spirv->words.size() * 4);
+    lowered.capabilities = spirv->capabilities;
+    lowered.extensions = spirv->extensions;
+    return lowered;
+  }
+
+  /// PTX for the oldest architecture (it runs on all, and JITs forward on newer
+  /// GPUs), assembled by ptxas for each named one so failures show here.
+  std::optional<LoweredKernel> lowerForCuda(ModuleOp module, const std::string& name, const std::string& diagnostics,
+                                            std::string& error) {
+    FailureOr<std::string> ptx = lowerToPtx(module, cuda_->lowest_arch);
+    if (failed(ptx)) {
+      error = "kernel '" + name + "' does not lower to PTX: " + diagnostics;
+      return std::nullopt;
+    }
+    LoweredKernel lowered;
+    lowered.code.assign(ptx->begin(), ptx->end());
+    lowered.capabilities = {cuda_->lowest_arch};
+    for (const std::string& arch : cuda_->archs) {
+      std::vector<uint8_t> cubin;
+      std::string why;
+      if (!assemblePtx(cuda_->ptxas, *ptx, arch, cubin, why)) {
+        error = "kernel '" + name + "' does not assemble: " + why;
+        return std::nullopt;
+      }
+      lowered.binaries.emplace_back(arch, std::move(cubin));
+    }
+    return lowered;
+  }
+
+  fbs::Offset<fb::GpuKernel> encode(const KernelPlan& plan, const DispatchShape& shape, const LoweredKernel& lowered) {
     std::vector<fb::GridAxis> grid;
     for (const GridAxisPlan& axis : plan.grid) grid.emplace_back(dimsMask(axis), axis.divisor, axis.stride_loop);
     std::vector<uint32_t> workgroup(plan.workgroup.begin(), plan.workgroup.end());
     std::vector<fbs::Offset<fbs::String>> capabilities, extensions;
-    for (const std::string& name : spirv.capabilities) capabilities.push_back(fbb_.CreateString(name));
-    for (const std::string& name : spirv.extensions) extensions.push_back(fbb_.CreateString(name));
-    fbb_.ForceVectorAlignment(spirv.words.size() * 4, 1, 4);
-    auto code = fbb_.CreateVector(reinterpret_cast<const uint8_t*>(spirv.words.data()), spirv.words.size() * 4);
+    for (const std::string& name : lowered.capabilities) capabilities.push_back(fbb_.CreateString(name));
+    for (const std::string& name : lowered.extensions) extensions.push_back(fbb_.CreateString(name));
+    std::vector<fbs::Offset<fb::GpuBinary>> binaries;
+    for (const auto& [arch, data] : lowered.binaries) {
+      fbb_.ForceVectorAlignment(data.size(), 1, 64);  // an ELF image the runtime may load in place from the mmap
+      auto bytes = fbb_.CreateVector(data);
+      binaries.push_back(fb::CreateGpuBinary(fbb_, fbb_.CreateString(arch), bytes));
+    }
+    fbs::Offset<fbs::Vector<fbs::Offset<fb::GpuBinary>>> binary_vector;
+    if (!binaries.empty()) binary_vector = fbb_.CreateVector(binaries);
+    fbb_.ForceVectorAlignment(lowered.code.size(), 1, 4);
+    auto code = fbb_.CreateVector(lowered.code);
     const uint32_t bindings = shape.kind == fb::KernelKind::GradNorm ? 4 : shape.operands.size() + 1;
     return fb::CreateGpuKernel(fbb_, fbb_.CreateString(plan.name), code, fbb_.CreateString(plan.name),
                                fbb_.CreateVector(workgroup), fbb_.CreateVectorOfStructs(grid), bindings,
                                static_cast<uint32_t>(plan.shared_bytes), fbb_.CreateVector(capabilities),
-                               fbb_.CreateVector(extensions));
+                               fbb_.CreateVector(extensions), binary_vector);
   }
 
   fbs::FlatBufferBuilder& fbb_;
   std::string target_;
+  std::optional<CudaToolchain> cuda_;
   MLIRContext context_;
   GpuLimits limits_;
   std::vector<fbs::Offset<fb::GpuKernel>> kernels_;
   std::map<std::string, int64_t> index_;
 };
 
+/// The cuda toolchain for `options`, or nullopt with `error` set.
+std::optional<CudaToolchain> cudaToolchain(const GpuProgramOptions& options, std::string& error) {
+  CudaToolchain cuda;
+  for (const std::string& arch : options.cuda_archs)  // one cubin per architecture, in the order named
+    if (std::find(cuda.archs.begin(), cuda.archs.end(), arch) == cuda.archs.end()) cuda.archs.push_back(arch);
+  cuda.lowest_arch = lowestCudaArch(cuda.archs, error);
+  if (cuda.lowest_arch.empty()) return std::nullopt;
+  cuda.ptxas = findPtxas(error);
+  if (cuda.ptxas.empty()) return std::nullopt;
+  return cuda;
+}
+
 }  // namespace
 
 fbs::Offset<fb::GpuProgram> writeGpuProgram(fbs::FlatBufferBuilder& fbb, const std::string& target,
-                                            const std::vector<EntryDispatches>& entries, std::string& error) {
-  if (target != "vulkan") {
+                                            const std::vector<EntryDispatches>& entries, std::string& error,
+                                            const GpuProgramOptions& options) {
+  std::optional<CudaToolchain> cuda;
+  if (target == "cuda") {
+    cuda = cudaToolchain(options, error);
+    if (!cuda) return {};
+  } else if (target != "vulkan") {
     error = "target '" + target + "' has no GPU code generator in this build";
     return {};
   }
-  ProgramBuilder program(fbb, target);
+  ProgramBuilder program(fbb, target, std::move(cuda));
   std::vector<fbs::Offset<fb::GpuEntry>> encoded;
   for (const EntryDispatches& entry : entries) {
     std::vector<uint32_t> kernel_of_dispatch;

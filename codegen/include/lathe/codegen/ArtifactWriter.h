@@ -27,6 +27,7 @@ struct ArtifactOptions {
   /// How weights are stored: F32, or F16 (rounded to nearest even; inference
   /// only, since trainable parameter states start from f32 weights).
   DType weight_dtype = DType::F32;
+  std::vector<std::string> cuda_archs{"sm_80", "sm_90"};  // cubins to assemble for target cuda
 };
 
 /// Serializes every planned function of `module` (after the kernel pipeline)

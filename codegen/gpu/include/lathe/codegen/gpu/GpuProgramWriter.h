@@ -16,9 +16,15 @@ struct EntryDispatches {
   std::vector<std::string> names;  // Dispatch.name, for errors
 };
 
-/// Writes the program for `target` ("vulkan"). On failure returns a null
-/// offset and sets `error` to a message naming the entry point and dispatch.
+struct GpuProgramOptions {
+  /// cuda: the architectures to assemble cubins for; the PTX targets the oldest.
+  std::vector<std::string> cuda_archs{"sm_80", "sm_90"};
+};
+
+/// Writes the program for `target` ("vulkan" or "cuda"). On failure returns a
+/// null offset and sets `error` to a message naming the entry point and dispatch.
 flatbuffers::Offset<fb::GpuProgram> writeGpuProgram(flatbuffers::FlatBufferBuilder& fbb, const std::string& target,
-                                                    const std::vector<EntryDispatches>& entries, std::string& error);
+                                                    const std::vector<EntryDispatches>& entries, std::string& error,
+                                                    const GpuProgramOptions& options = {});
 
 }  // namespace lathe::codegen::gpu

@@ -1,0 +1,106 @@
+// Every GPU kernel variant the compiler can emit lowers to PTX (for the
+// lowest architecture) that ptxas assembles for sm_80 and sm_90 (numerics:
+// the CUDA runtime's parity tests, on a machine with a GPU).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "KernelCases.h"
+#include "lathe/codegen/gpu/GpuKernels.h"
+#include "lathe/codegen/gpu/PtxAssembler.h"
+#include "lathe/codegen/gpu/PtxLowering.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SPIRV/IR/SPIRVDialect.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace lathe::codegen::gpu {
+namespace {
+
+class PtxAssembly : public ::testing::TestWithParam<Case> {
+protected:
+  void SetUp() override {
+    context_.loadDialect<mlir::gpu::GPUDialect, mlir::arith::ArithDialect, mlir::scf::SCFDialect,
+                         mlir::memref::MemRefDialect, mlir::math::MathDialect, mlir::spirv::SPIRVDialect>();
+  }
+  mlir::MLIRContext context_;
+};
+
+TEST_P(PtxAssembly, AssemblesForSm80AndSm90) {
+  std::string why;
+  const std::string ptxas = findPtxas(why);
+  if (ptxas.empty()) GTEST_SKIP() << why;
+  const Case& c = GetParam();
+  DispatchShape shape = shapeOf(c);
+  KernelPlan plan = planKernel(shape, GpuLimits{});
+  ASSERT_FALSE(plan.name.empty()) << "no kernel for " << c.label;
+  auto module = buildKernelModule(context_, shape, plan);
+  std::string diagnostics;
+  llvm::raw_string_ostream os(diagnostics);
+  mlir::ScopedDiagnosticHandler handler(&context_, [&](mlir::Diagnostic& diagnostic) {
+    os << diagnostic << "\n";
+    return mlir::success();
+  });
+  mlir::FailureOr<std::string> ptx = lowerToPtx(*module, "sm_80");
+  ASSERT_TRUE(mlir::succeeded(ptx)) << diagnostics;
+  EXPECT_NE(ptx->find(".target sm_80"), std::string::npos);
+  EXPECT_NE(ptx->find(".entry " + plan.name), std::string::npos) << "the entry point is the kernel's name";
+  for (const char* arch : {"sm_80", "sm_90"}) {
+    std::vector<uint8_t> cubin;
+    std::string error;
+    EXPECT_TRUE(assemblePtx(ptxas, *ptx, arch, cubin, error)) << error;
+    ASSERT_GE(cubin.size(), 4u);
+    EXPECT_EQ(std::string(cubin.begin(), cubin.begin() + 4), "\x7f" "ELF") << arch;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllVariants, PtxAssembly, ::testing::ValuesIn(kCases),
+                         [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.label); });
+
+TEST(CudaArchs, LowestIsTheOldestNamed) {
+  std::string error;
+  EXPECT_EQ(lowestCudaArch({"sm_90", "sm_80"}, error), "sm_80");
+  EXPECT_EQ(lowestCudaArch({"sm_90"}, error), "sm_90");
+  EXPECT_TRUE(error.empty()) << error;
+}
+
+TEST(CudaArchs, UnknownOrMissingArchIsRefused) {
+  std::string error;
+  EXPECT_EQ(lowestCudaArch({"sm_80", "sm_42"}, error), "");
+  EXPECT_NE(error.find("unknown CUDA architecture 'sm_42'"), std::string::npos) << error;
+  error.clear();
+  EXPECT_EQ(lowestCudaArch({}, error), "");
+  EXPECT_FALSE(error.empty());
+}
+
+TEST(PtxAssembler, BadPtxFailsWithPtxasMessage) {
+  std::string why;
+  const std::string ptxas = findPtxas(why);
+  if (ptxas.empty()) GTEST_SKIP() << why;
+  std::vector<uint8_t> cubin;
+  std::string error;
+  EXPECT_FALSE(assemblePtx(ptxas, ".version 7.0\n.target sm_80\n.address_size 64\nnot ptx\n", "sm_80", cubin, error));
+  EXPECT_NE(error.find("ptxas -arch=sm_80 failed"), std::string::npos) << error;
+}
+
+TEST(PtxAssembler, CudaRootWithoutPtxasIsReported) {
+  const char* saved = std::getenv("CUDA_ROOT");
+  const std::string saved_value = saved ? saved : "";
+  setenv("CUDA_ROOT", "/nonexistent", 1);
+  std::string error;
+  const std::string ptxas = findPtxas(error);
+  if (saved) setenv("CUDA_ROOT", saved_value.c_str(), 1);
+  else unsetenv("CUDA_ROOT");
+  EXPECT_EQ(ptxas, "");
+  EXPECT_NE(error.find("ptxas not found: install the CUDA toolkit or set CUDA_ROOT"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace lathe::codegen::gpu
