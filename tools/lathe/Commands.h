@@ -29,8 +29,9 @@ struct CompileRequest {
   uint64_t seed = 0;
   std::string tokenizer;
   bool train = false;
+  std::string device = "cpu";  // the artifact also gets code for this device's target ("vulkan:1" -> vulkan)
 };
-/// Compiles in-process for the cpu target and returns the artifact's bytes.
+/// Compiles in-process for the cpu (and the device's target) and returns the artifact's bytes.
 std::vector<uint8_t> compileModel(const CompileRequest& request);
 
 /// "1,2,3" -> ids; `option` names the flag in errors.

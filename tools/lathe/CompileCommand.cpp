@@ -183,6 +183,8 @@ std::vector<uint8_t> compileModel(const CompileRequest& request) {
   options.seed = request.seed;
   options.tokenizer = request.tokenizer;
   options.train = request.train;
+  const std::string kind = request.device.substr(0, request.device.find(':'));
+  options.target = kind == "cpu" ? "cpu" : "cpu," + kind;
   int64_t max_seq = 0;
   return compileToBytes(options, &max_seq);
 }

@@ -48,6 +48,7 @@ Artifact openTrainingArtifact(const TrainCommandOptions& o) {
   request.seed = o.init_seed;
   request.tokenizer = o.tokenizer;
   request.train = true;
+  request.device = o.device;
   const std::vector<uint8_t> bytes = compileModel(request);
   return Artifact::fromMemory(bytes.data(), bytes.size());
 }
