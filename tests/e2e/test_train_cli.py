@@ -115,6 +115,23 @@ class Cases:
         assert key(a) == key(b), "the resumed run's losses differ from the uninterrupted run's"
         return a
 
+    def vulkan(self):
+        # `lathe train MODEL --device vulkan` compiles for cpu,vulkan in process; the run's losses, gradient norms
+        # and validation loss match the same run on the cpu.
+        runs = {}
+        for device in ("cpu", "vulkan"):
+            log = os.path.join(self.dir("device_" + device), "m.jsonl")
+            run(self.lathe, "train", MODEL, "--tokenizer", TOKENIZER, "--data", TEXT, "--batch", 4, "--seq", 32,
+                "--steps", 6, "--lr", 2e-3, "--seed", 1, "--eval-every", 3, "--log", log, "--device", device)
+            runs[device] = losses(log)
+        print("vulkan: cpu losses", [r["loss"] for r in runs["cpu"]], "\nvulkan: vulkan losses",
+              [r["loss"] for r in runs["vulkan"]])
+        assert len(runs["cpu"]) == len(runs["vulkan"]), "the two runs logged different steps"
+        for a, b in zip(runs["cpu"], runs["vulkan"]):
+            for key in ("loss", "grad_norm", "val_loss"):
+                if key in a:
+                    assert abs(a[key] - b[key]) <= 1e-4 * abs(a[key]), f"step {a['step']} {key}: {a[key]} vs {b[key]}"
+
     def dropout(self):
         # The model with dropout 0.1: the masks follow from --seed and the step, so resuming is still exact;
         # the loss differs from the same model's without dropout, and with another --seed.
@@ -230,7 +247,7 @@ def main():
         return 77
     os.makedirs(args.workdir, exist_ok=True)
     cases = Cases(args.lathe, args.workdir)
-    names = args.k or ["learns", "resume", "dropout", "crash", "nan", "grads", "export", "errors"]
+    names = args.k or ["learns", "resume", "dropout", "crash", "nan", "grads", "export", "errors", "vulkan"]
     failed = []
     for name in names:
         try:
