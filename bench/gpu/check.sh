@@ -89,12 +89,17 @@ targets=(lathe_runtime cuda_test)
 [ -f "$BUILD/build.ninja" ] && grep -q "build vulkan_test:" "$BUILD/build.ninja" && targets+=(vulkan_test)
 if [ "$compiler" = ON ]; then
   targets+=(lathe lathe-train-check lathe-bench-forward lathe-bench-decode lathe-bench-train lathe-bench-matmul
-            lathe-bench-gpu-matmul)
+            lathe-bench-gpu-matmul gpu_kernels_test)
 fi
 step "build (${targets[*]})" build.log 300 cmake --build "$BUILD" -j "$JOBS" --target "${targets[@]}"
 
 # ---- Unit tests ---------------------------------------------------------------
 BIN=$BUILD/bin
+# Every GPU kernel variant against the cpu kernel, one dispatch at a time (tests/unit/gpu_kernels).
+if needs "cuda kernel parity" "$BIN/gpu_kernels_test"; then
+  step "cuda kernel parity (every kernel variant vs the cpu)" unit_tests.log 120 \
+    env LATHE_PARITY_DEVICE=cuda "$BIN/gpu_kernels_test"
+fi
 if needs "cuda unit tests" "$BIN/cuda_test"; then
   step "cuda unit tests" unit_tests.log 60 "$BIN/cuda_test"
   # gtest's own count, e.g. "[  SKIPPED ] 9 tests, listed below:" (on a GPU machine this should be absent).

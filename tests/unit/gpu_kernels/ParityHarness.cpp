@@ -52,6 +52,7 @@ public:
   explicit ParityRun(const KernelCase& c) : c_(c), rng_(1234) {}
 
   std::string run(const std::string& gpu_device) {
+    gpu_target_ = gpu_device.substr(0, gpu_device.find(':'));
     place();
     std::vector<uint8_t> bytes = buildArtifact();
     auto artifact = runtime::Artifact::openMemory(bytes.data(), bytes.size());
@@ -110,7 +111,7 @@ private:
     fb::ArtifactT a;
     a.schema_version = fb::kSchemaVersion;
     a.producer = "parity test";
-    a.target = "cpu,vulkan";
+    a.target = "cpu," + gpu_target_;
     a.max_batch = 1;
     a.max_seq = 1;
     auto entry = std::make_unique<fb::EntryPointT>();
@@ -190,7 +191,7 @@ private:
     }
     flatbuffers::FlatBufferBuilder fbb;
     std::string error;
-    auto program = codegen::gpu::writeGpuProgram(fbb, "vulkan", {shapes}, error);
+    auto program = codegen::gpu::writeGpuProgram(fbb, gpu_target_, {shapes}, error);
     if (program.IsNull()) throw std::runtime_error(error);
     fbb.Finish(program);
     return std::unique_ptr<fb::GpuProgramT>(flatbuffers::GetRoot<fb::GpuProgram>(fbb.GetBufferPointer())->UnPack());
@@ -341,6 +342,7 @@ private:
   }
 
   const KernelCase& c_;
+  std::string gpu_target_;  // "vulkan", "cuda": the GPU program the artifact carries
   std::mt19937 rng_;
   std::vector<Placement> placements_;
   std::vector<std::vector<uint32_t>> host_;
