@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "Error.h"
+#include "FreeRanges.h"
 
 namespace lathe::runtime::cu {
 
@@ -12,10 +13,10 @@ constexpr size_t kAlignment = 256;
 constexpr size_t kStagingBytes = 8ull << 20;  // per slot
 
 struct Block {
-  CUdeviceptr base = 0;
-  size_t size = 0;
-  std::map<size_t, size_t> free;  // offset -> size, coalesced
-  bool empty() const { return free.size() == 1 && free.begin()->first == 0 && free.begin()->second == size; }
+  Block(CUdeviceptr base, size_t size) : base(base), size(size), free(size) {}
+  CUdeviceptr base;
+  size_t size;
+  FreeRanges free;
 };
 
 namespace {
@@ -36,54 +37,35 @@ Allocation MemoryPool::allocate(size_t bytes) {
     Allocation allocation = allocateIn(*block, size);
     if (allocation.block != nullptr) return allocation;
   }
-  auto block = std::make_unique<Block>();
-  block->size = std::max(size, kBlockBytes);
-  CUresult result = api_.cuMemAlloc(&block->base, block->size);
+  size_t block_size = std::max(size, kBlockBytes);
+  CUdeviceptr base = 0;
+  CUresult result = api_.cuMemAlloc(&base, block_size);
   if (result == CUDA_ERROR_OUT_OF_MEMORY) {
     freeEmptyBlocks();
-    block->size = size;  // no spare room: exactly what is asked
-    result = api_.cuMemAlloc(&block->base, block->size);
+    block_size = size;  // no spare room: exactly what is asked
+    result = api_.cuMemAlloc(&base, block_size);
   }
   if (result == CUDA_ERROR_OUT_OF_MEMORY) {
     throw Error(LATHE_ERROR_OUT_OF_MEMORY,
                 "cuda: cannot allocate " + std::to_string(bytes) + " bytes of device memory: the GPU is full");
   }
-  check(api_, result, "allocating " + std::to_string(block->size) + " bytes of device memory");
-  block->free[0] = block->size;
-  blocks_.push_back(std::move(block));
+  check(api_, result, "allocating " + std::to_string(block_size) + " bytes of device memory");
+  blocks_.push_back(std::make_unique<Block>(base, block_size));
   return allocateIn(*blocks_.back(), size);
 }
 
 Allocation MemoryPool::allocateIn(Block& block, size_t size) {
-  for (auto [offset, free_size] : block.free) {
-    if (free_size < size) continue;
-    block.free.erase(offset);
-    if (free_size > size) block.free[offset + size] = free_size - size;
-    return {&block, block.base + offset, size};
-  }
-  return {};
+  const std::optional<uint64_t> offset = block.free.take(size);
+  if (!offset) return {};
+  return {&block, block.base + *offset, size};
 }
 
 void MemoryPool::release(const Allocation& allocation) {
-  auto& free = allocation.block->free;
-  auto [it, inserted] = free.emplace(allocation.address - allocation.block->base, allocation.size);
-  if (!inserted) return;
-  auto next = std::next(it);
-  if (next != free.end() && it->first + it->second == next->first) {
-    it->second += next->second;
-    free.erase(next);
-  }
-  if (it != free.begin()) {
-    auto previous = std::prev(it);
-    if (previous->first + previous->second == it->first) {
-      previous->second += it->second;
-      free.erase(it);
-    }
-  }
+  allocation.block->free.give(allocation.address - allocation.block->base, allocation.size);
 }
 
 void MemoryPool::freeEmptyBlocks() {
-  auto empty = std::stable_partition(blocks_.begin(), blocks_.end(), [](const auto& block) { return !block->empty(); });
+  auto empty = std::stable_partition(blocks_.begin(), blocks_.end(), [](const auto& block) { return !block->free.empty(); });
   for (auto it = empty; it != blocks_.end(); ++it) api_.cuMemFree((*it)->base);
   blocks_.erase(empty, blocks_.end());
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "Error.h"
+#include "FreeRanges.h"
 
 namespace lathe::runtime::vk {
 
@@ -12,11 +13,12 @@ constexpr VkDeviceSize kBlockBytes = 64ull << 20;
 constexpr const char* kValidationLayer = "VK_LAYER_KHRONOS_validation";
 
 struct Block {
-  uint32_t type = 0;
+  Block(uint32_t type, VkDeviceSize size) : type(type), size(size), free(size) {}
+  uint32_t type;
+  VkDeviceSize size;
   VkDeviceMemory memory = VK_NULL_HANDLE;
-  VkDeviceSize size = 0;
   void* mapped = nullptr;
-  std::map<VkDeviceSize, VkDeviceSize> free;  // offset -> size, coalesced
+  FreeRanges free;
 };
 
 VkDeviceMemory Allocation::memory() const { return block->memory; }
@@ -49,45 +51,20 @@ Allocation MemoryPool::allocate(const VkMemoryRequirements& requirements, VkDevi
 Allocation MemoryPool::allocateIn(uint32_t type, VkDeviceSize size, VkDeviceSize alignment) {
   for (const auto& block : blocks_) {
     if (block->type != type) continue;
-    for (auto [offset, free_size] : block->free) {
-      const VkDeviceSize start = (offset + alignment - 1) / alignment * alignment;
-      if (start + size > offset + free_size) continue;
-      block->free.erase(offset);
-      if (start > offset) block->free[offset] = start - offset;
-      if (offset + free_size > start + size) block->free[start + size] = offset + free_size - start - size;
-      return {block.get(), start, size};
-    }
+    if (const std::optional<uint64_t> start = block->free.take(size, alignment)) return {block.get(), *start, size};
   }
-  auto block = std::make_unique<Block>();
-  block->type = type;
-  block->size = std::max(size, kBlockBytes);
+  auto block = std::make_unique<Block>(type, std::max(size, kBlockBytes));
   const VkMemoryAllocateInfo info{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, nullptr, block->size, type};
   if (api_.vkAllocateMemory(device_, &info, nullptr, &block->memory) != VK_SUCCESS) return {};
   if (properties_.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
     check(api_.vkMapMemory(device_, block->memory, 0, VK_WHOLE_SIZE, 0, &block->mapped), "mapping device memory");
   }
-  if (block->size > size) block->free[size] = block->size - size;
+  block->free.take(size);  // at offset 0 of the new block
   blocks_.push_back(std::move(block));
   return {blocks_.back().get(), 0, size};
 }
 
-void MemoryPool::release(const Allocation& allocation) {
-  auto& free = allocation.block->free;
-  auto [it, inserted] = free.emplace(allocation.offset, allocation.size);
-  if (!inserted) return;
-  auto next = std::next(it);
-  if (next != free.end() && it->first + it->second == next->first) {
-    it->second += next->second;
-    free.erase(next);
-  }
-  if (it != free.begin()) {
-    auto previous = std::prev(it);
-    if (previous->first + previous->second == it->first) {
-      previous->second += it->second;
-      free.erase(it);
-    }
-  }
-}
+void MemoryPool::release(const Allocation& allocation) { allocation.block->free.give(allocation.offset, allocation.size); }
 
 namespace {
 
