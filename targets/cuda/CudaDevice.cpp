@@ -9,6 +9,7 @@
 
 #include "Artifact.h"
 #include "CudaApi.h"
+#include "CubinChoice.h"
 #include "CudaContext.h"
 #include "Error.h"
 #include "GpuDispatchPlan.h"
@@ -134,20 +135,22 @@ private:
     }
   }
 
-  // The cubin built for this GPU's architecture, else (or if the driver
-  // refuses that cubin, e.g. one from a newer toolkit) the PTX, compiled by the driver.
+  // The cubin this GPU can run (CubinChoice.h), else (or if the driver refuses
+  // it, e.g. one from a newer toolkit) the PTX, compiled by the driver.
   cu::CUmodule loadModule(const fb::GpuKernel& source, const std::string& where) {
     const cu::Api& api = context_->api();
     cu::CUmodule module = nullptr;
     std::string cubin_problem = " (no cubin for it)";
+    std::vector<std::string> archs;
     if (source.binaries() != nullptr) {
-      for (const fb::GpuBinary* binary : *source.binaries()) {
-        if (binary->arch()->str() != context_->arch()) continue;
-        const cu::CUresult result = api.cuModuleLoadDataEx(&module, binary->data()->data(), 0, nullptr, nullptr);
-        if (result == cu::CUDA_SUCCESS) return module;
-        if (result == cu::CUDA_ERROR_OUT_OF_MEMORY) check(api, result, where + ": loading its cubin");
-        cubin_problem = " (its " + context_->arch() + " cubin was refused: " + cu::resultText(api, result) + ")";
-      }
+      for (const fb::GpuBinary* binary : *source.binaries()) archs.push_back(binary->arch()->str());
+    }
+    if (const std::optional<size_t> chosen = cu::chooseCubin(archs, context_->arch())) {
+      const fb::GpuBinary& binary = *source.binaries()->Get(static_cast<flatbuffers::uoffset_t>(*chosen));
+      const cu::CUresult result = api.cuModuleLoadDataEx(&module, binary.data()->data(), 0, nullptr, nullptr);
+      if (result == cu::CUDA_SUCCESS) return module;
+      if (result == cu::CUDA_ERROR_OUT_OF_MEMORY) check(api, result, where + ": loading its cubin");
+      cubin_problem = " (its " + archs[*chosen] + " cubin was refused: " + cu::resultText(api, result) + ")";
     }
     const std::string ptx(reinterpret_cast<const char*>(source.code()->data()), source.code()->size());
     std::string log(kJitLogBytes, '\0');
