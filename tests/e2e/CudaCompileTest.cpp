@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -27,7 +28,8 @@ struct Compiled {
 
 /// Runs `lathe compile ARGUMENTS` with `environment` ("NAME=value ...") prepended.
 Compiled runLathe(const std::string& arguments, const std::string& environment = "") {
-  const std::string log = ::testing::TempDir() + "/lathe_compile.log";
+  // One log per process: ctest runs the tests of this file in parallel processes.
+  const std::string log = ::testing::TempDir() + "/lathe_compile." + std::to_string(getpid()) + ".log";
   const std::string command =
       "env " + environment + std::string(LATHE_BIN) + " compile " + arguments + " > " + log + " 2>&1";
   Compiled result;
@@ -104,7 +106,7 @@ TEST(CudaCompileErrors, UnknownArchitectureIsRefusedByName) {
 
 TEST(CudaCompileErrors, MissingPtxasIsReported) {
   const Compiled compiled = runLathe(std::string(LATHE_CONFIGS) + "/gpt2_tiny.yaml --target cpu,cuda -o " +
-                                     ::testing::TempDir() + "/never.lathe", "CUDA_ROOT=/nonexistent ");
+                                     ::testing::TempDir() + "/never_ptxas.lathe", "CUDA_ROOT=/nonexistent ");
   EXPECT_NE(compiled.status, 0);
   EXPECT_NE(compiled.output.find("ptxas not found: install the CUDA toolkit or set CUDA_ROOT"), std::string::npos)
       << compiled.output;

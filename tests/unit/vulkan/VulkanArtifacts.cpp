@@ -1,40 +1,10 @@
 #include "VulkanArtifacts.h"
 
-#include <algorithm>
-#include <cmath>
-#include <cstring>
 #include <fstream>
 #include <iterator>
-#include <random>
 #include <stdexcept>
 
 namespace lathe::test {
-namespace {
-
-fb::Dim dim(int64_t coefficient, int b_pow, int t_pow) {
-  return fb::Dim(coefficient, static_cast<int8_t>(b_pow), static_cast<int8_t>(t_pow));
-}
-
-std::unique_ptr<fb::TensorSpecT> makeSpec(const std::string& name) {
-  auto spec = std::make_unique<fb::TensorSpecT>();
-  spec->name = name;
-  spec->dtype = fb::DType::F32;
-  spec->shape = {dim(1, 1, 0), dim(1, 0, 1), dim(AddActModel::kChannels, 0, 0)};
-  return spec;
-}
-
-std::unique_ptr<fb::DispatchT> makeDispatch(const std::string& name, fb::KernelKind kind,
-                                            std::vector<fb::BufferRef> buffers, int64_t param) {
-  auto dispatch = std::make_unique<fb::DispatchT>();
-  dispatch->name = name;
-  dispatch->kind = kind;
-  dispatch->buffers = std::move(buffers);
-  dispatch->dims = {dim(AddActModel::kChannels, 1, 1)};  // n = B * T * C
-  dispatch->int_params = {param};
-  return dispatch;
-}
-
-}  // namespace
 
 std::vector<uint8_t> spirvCode(const std::string& name) {
   const std::string path = std::string(LATHE_TEST_SPIRV_DIR) + "/" + name + ".spv";
@@ -57,69 +27,15 @@ std::unique_ptr<fb::GpuKernelT> makeKernel(const std::string& name, const std::s
 }
 
 fb::ArtifactT AddActModel::artifact() const {
-  fb::ArtifactT a;
-  a.schema_version = 4;
-  a.producer = "vulkan_test";
-  a.target = "cpu,vulkan";
-  a.model_json = "{\"name\":\"add_act\"}";
-  a.max_batch = kMaxBatch;
-  a.max_seq = kMaxSeq;
-  auto entry = std::make_unique<fb::EntryPointT>();
-  entry->name = "forward";
-  entry->inputs.push_back(makeSpec("x"));
-  entry->inputs.push_back(makeSpec("y"));
-  entry->outputs.push_back(makeSpec("out"));
-  entry->arena_bytes = kMaxBatch * kMaxSeq * kChannels * sizeof(float);
-  using fb::BufferRef;
-  using fb::BufferSpace;
-  entry->dispatches.push_back(makeDispatch("sum", fb::KernelKind::Binary,
-                                           {BufferRef(BufferSpace::Input, 0), BufferRef(BufferSpace::Input, 1),
-                                            BufferRef(BufferSpace::Arena, 0)},
-                                           0));
-  entry->dispatches.push_back(makeDispatch(
-      "act", fb::KernelKind::Unary, {BufferRef(BufferSpace::Arena, 0), BufferRef(BufferSpace::Output, 0)}, act));
-  a.entry_points.push_back(std::move(entry));
-
   auto program = std::make_unique<fb::GpuProgramT>();
   program->target = "vulkan";
   program->kernels.push_back(makeKernel("binary_f32", "binary", 64, true, 4));
   program->kernels.push_back(makeKernel("unary_f32", "unary", 32, false, 3));
-  auto gpu_entry = std::make_unique<fb::GpuEntryT>();
-  gpu_entry->kernel_of_dispatch = {0, 1};
-  program->entries.push_back(std::move(gpu_entry));
-  a.gpu_programs.push_back(std::move(program));
-  return a;
+  return addActArtifact(act, "vulkan_test", std::move(program));
 }
 
 std::vector<float> AddActModel::reference(const std::vector<float>& x, const std::vector<float>& y) const {
-  std::vector<float> out(x.size());
-  for (size_t i = 0; i < x.size(); ++i) {
-    const float v = x[i] + y[i];
-    out[i] = act == 3 ? std::max(v, 0.0f) : act == 4 ? v / (1.0f + std::exp(-v)) : v;
-  }
-  return out;
-}
-
-std::vector<uint8_t> pack(const fb::ArtifactT& artifact) {
-  flatbuffers::FlatBufferBuilder builder;
-  builder.Finish(fb::Artifact::Pack(builder, &artifact), fb::ArtifactIdentifier());
-  return {builder.GetBufferPointer(), builder.GetBufferPointer() + builder.GetSize()};
-}
-
-std::vector<float> seededValues(size_t count, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  std::vector<float> values(count);
-  for (float& value : values) value = uniform(rng);
-  return values;
-}
-
-ArtifactHandle openArtifact(const fb::ArtifactT& artifact, lathe_status* status) {
-  const std::vector<uint8_t> bytes = pack(artifact);
-  lathe_artifact* handle = nullptr;
-  const lathe_status result = lathe_artifact_open_memory(bytes.data(), bytes.size(), &handle);
-  if (status != nullptr) *status = result;
-  return ArtifactHandle(handle);
+  return addActReference(act, x, y);
 }
 
 }  // namespace lathe::test
