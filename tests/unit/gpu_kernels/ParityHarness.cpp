@@ -144,7 +144,6 @@ private:
         a.states.push_back(std::move(s));
       }
     }
-    std::vector<std::unique_ptr<fb::DispatchT>> dispatches;
     entry->dispatches.push_back(std::move(dispatch));
     if (needs_copy_output_) addCopyToOutput(*entry);
     a.entry_points.push_back(std::move(entry));
