@@ -52,11 +52,10 @@ GpuOperand operandAt(const GpuDispatch& dispatch, size_t index, const std::vecto
   return operand;
 }
 
-// Workgroups along each axis for the launch's dims.
-std::array<uint32_t, 3> gridOf(const GpuDispatch& dispatch, const std::vector<int64_t>& grid_dims,
-                               const std::array<uint64_t, 3>& max_groups) {
+// Workgroups along each axis of `kernel` for the launch's dims.
+std::array<uint32_t, 3> gridOf(const GpuDispatch& dispatch, const fb::GpuKernel& kernel,
+                               const std::vector<int64_t>& grid_dims, const std::array<uint64_t, 3>& max_groups) {
   std::array<uint32_t, 3> groups{};
-  const fb::GpuKernel& kernel = *dispatch.kernel;
   for (uint32_t axis = 0; axis < 3; ++axis) {
     const fb::GridAxis& grid = *kernel.grid()->Get(axis);
     uint64_t extent = 1;
@@ -96,11 +95,16 @@ std::vector<GpuDispatch> planGpuDispatches(const Artifact& artifact, const fb::G
     const fb::Dispatch& dispatch = *entry.dispatches()->Get(d);
     std::vector<int64_t> ints = copyVector(dispatch.int_params());
     std::vector<OperandLayout> layouts = operandLayout(dispatch.kind(), ints);
-    const uint32_t kernel = kernel_of_dispatch.Get(d);
-    dispatches.push_back({dispatch.name() ? dispatch.name()->str() : "dispatch " + std::to_string(d), dispatch.kind(),
-                          copyStructs(dispatch.buffers()), std::move(layouts), copyStructs(dispatch.dims()),
-                          std::move(ints), copyVector(dispatch.float_params()), kernel,
-                          program.kernels()->Get(kernel)});
+    GpuDispatch planned{dispatch.name() ? dispatch.name()->str() : "dispatch " + std::to_string(d), dispatch.kind(),
+                        copyStructs(dispatch.buffers()), std::move(layouts), copyStructs(dispatch.dims()),
+                        std::move(ints), copyVector(dispatch.float_params()), {}, {}};
+    // The verifier has checked that every chain ends within the program.
+    for (int64_t kernel = kernel_of_dispatch.Get(d); kernel >= 0;
+         kernel = program.kernels()->Get(static_cast<flatbuffers::uoffset_t>(kernel))->next_phase()) {
+      planned.kernel_indices.push_back(static_cast<uint32_t>(kernel));
+      planned.kernels.push_back(program.kernels()->Get(static_cast<flatbuffers::uoffset_t>(kernel)));
+    }
+    dispatches.push_back(std::move(planned));
   }
   return dispatches;
 }
@@ -112,21 +116,29 @@ std::vector<GpuLaunch> planGpuLaunches(const std::vector<GpuDispatch>& dispatche
     const GpuDispatch& dispatch = dispatches[d];
     std::vector<int64_t> dims;
     for (const fb::Dim& dim : dispatch.dims) dims.push_back(evaluateVerifiedDim(dim, B, T));
+    // Each phase of the dispatch's kernel chain: same operands and parameters, its own grid.
+    const auto add_phases = [&](const GpuLaunch& call, const std::vector<int64_t>& grid_dims) {
+      for (size_t phase = 0; phase < dispatch.kernels.size(); ++phase) {
+        GpuLaunch launch = call;
+        launch.kernel_index = dispatch.kernel_indices[phase];
+        launch.groups = gridOf(dispatch, *dispatch.kernels[phase], grid_dims, max_groups);
+        launches.push_back(std::move(launch));
+      }
+    };
     if (dispatch.kind == fb::KernelKind::GradNorm) {
       // One launch per gradient: (hyper, norm, g_i), params [n_i, i, count].
       const int64_t count = dispatch.ints[0];
       for (int64_t i = 0; i < count; ++i) {
-        GpuLaunch launch{d, {}, {}, {}};
+        GpuLaunch launch{d, 0, {}, {}, {}};
         for (size_t operand : {size_t{0}, size_t{1}, static_cast<size_t>(2 + i)}) {
           launch.operands.push_back(operandAt(dispatch, operand, dims, bindings));
         }
         launch.params = {paramWord(dims[i], dispatch), paramWord(i, dispatch), paramWord(count, dispatch)};
-        launch.groups = gridOf(dispatch, {dims[i]}, max_groups);
-        launches.push_back(std::move(launch));
+        add_phases(launch, {dims[i]});
       }
       continue;
     }
-    GpuLaunch launch{d, {}, {}, {}};
+    GpuLaunch launch{d, 0, {}, {}, {}};
     for (size_t operand = 0; operand < dispatch.operands.size(); ++operand) {
       launch.operands.push_back(operandAt(dispatch, operand, dims, bindings));
     }
@@ -137,8 +149,7 @@ std::vector<GpuLaunch> planGpuLaunches(const std::vector<GpuDispatch>& dispatche
       std::memcpy(&bits, &value, sizeof bits);
       launch.params.push_back(bits);
     }
-    launch.groups = gridOf(dispatch, dims, max_groups);
-    launches.push_back(std::move(launch));
+    add_phases(launch, dims);
   }
   return launches;
 }

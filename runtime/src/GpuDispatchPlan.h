@@ -26,8 +26,9 @@ struct GpuDispatch {
   std::vector<fb::Dim> dims;
   std::vector<int64_t> ints;
   std::vector<float> floats;
-  uint32_t kernel_index;
-  const fb::GpuKernel* kernel;
+  /// The kernels that run it, in order: the first and its next_phase chain.
+  std::vector<uint32_t> kernel_indices;
+  std::vector<const fb::GpuKernel*> kernels;
 };
 
 /// The dispatches of entry point `entry` with their kernels in `program`
@@ -44,15 +45,18 @@ struct GpuOperand {
   std::optional<uint64_t> bytes;
 };
 
-/// One kernel launch: a dispatch, or one gradient of a GradNorm.
+/// One kernel launch: a dispatch, or one gradient of a GradNorm, or one
+/// phase of either when its kernel chains more (GpuKernel.next_phase).
 struct GpuLaunch {
   size_t dispatch;
+  uint32_t kernel_index;             // in the program's kernels
   std::vector<GpuOperand> operands;  // in binding order
   std::vector<uint32_t> params;      // the parameter block's 32-bit words
   std::array<uint32_t, 3> groups;    // workgroups (CUDA: blocks) per axis
 };
 
-/// The launches of one call at (B, T). max_groups: the device's limit per
+/// The launches of one call at (B, T), in the order they must run, each after
+/// a full memory barrier on the one before. max_groups: the device's limit per
 /// axis; stride-loop kernels are clamped to it, others that exceed it throw
 /// LATHE_ERROR_UNSUPPORTED naming the dispatch. So does a parameter that does
 /// not fit 32 bits.

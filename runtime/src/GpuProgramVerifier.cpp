@@ -308,6 +308,57 @@ uint32_t expectedBindings(const fb::Dispatch& dispatch) {
   return (dispatch.buffers() == nullptr ? 0 : dispatch.buffers()->size()) + 1;
 }
 
+std::string kernelWhere(const std::string& program_where, const fb::GpuKernel& kernel, flatbuffers::uoffset_t index) {
+  return program_where + " kernel " + std::to_string(index) + (kernel.name() ? " '" + kernel.name()->str() + "'" : "");
+}
+
+// A kernel's next_phase names another kernel of the program with the same
+// bindings, and following next_phase from it ends (no cycle).
+void checkPhaseChain(const fb::GpuProgram& program, flatbuffers::uoffset_t first, const std::string& where) {
+  const auto& kernels = *program.kernels();
+  const fb::GpuKernel& start = *kernels.Get(first);
+  const std::string start_where = kernelWhere(where, start, first);
+  std::vector<bool> seen(kernels.size(), false);
+  seen[first] = true;
+  for (flatbuffers::uoffset_t at = first; kernels.Get(at)->next_phase() != -1;) {
+    const fb::GpuKernel& kernel = *kernels.Get(at);
+    const int32_t next = kernel.next_phase();
+    const std::string at_where = kernelWhere(where, kernel, at);
+    if (next < 0 || static_cast<flatbuffers::uoffset_t>(next) >= kernels.size()) {
+      throw invalidArtifact(at_where + " has next_phase " + std::to_string(next) + ", neither -1 (none) nor one of the " +
+                            std::to_string(kernels.size()) + " kernels");
+    }
+    const fb::GpuKernel& successor = *kernels.Get(static_cast<flatbuffers::uoffset_t>(next));
+    if (seen[next]) {
+      throw invalidArtifact(start_where + ": its chain of next_phase kernels loops back to " +
+                            kernelWhere(where, successor, static_cast<flatbuffers::uoffset_t>(next)));
+    }
+    if (successor.bindings() != kernel.bindings()) {
+      throw invalidArtifact(at_where + " has " + std::to_string(kernel.bindings()) + " bindings, but its next_phase " +
+                            kernelWhere(where, successor, static_cast<flatbuffers::uoffset_t>(next)) + " has " +
+                            std::to_string(successor.bindings()) + "; the phases of a dispatch share its bindings");
+    }
+    seen[next] = true;
+    at = static_cast<flatbuffers::uoffset_t>(next);
+  }
+}
+
+// The bindings and grid of `kernel` fit the dispatch it runs (`uses` says where).
+void checkKernelFitsDispatch(const fb::GpuKernel& kernel, const fb::Dispatch& dispatch, const std::string& uses) {
+  if (kernel.bindings() != expectedBindings(dispatch)) {
+    throw invalidArtifact(uses + " with " + std::to_string(kernel.bindings()) + " bindings; the dispatch needs " +
+                          std::to_string(expectedBindings(dispatch)) + " (its operands + the parameter block)");
+  }
+  const size_t dims = gridDimCount(dispatch);
+  for (uint32_t axis = 0; axis < 3; ++axis) {
+    const uint32_t mask = kernel.grid()->Get(axis)->dims_mask();
+    if (dims < 32 && (mask >> dims) != 0) {
+      throw invalidArtifact(uses + ": grid axis " + std::to_string(axis) + " selects dims (mask " +
+                            std::to_string(mask) + ") beyond the dispatch's " + std::to_string(dims));
+    }
+  }
+}
+
 void checkProgram(const fb::Artifact& artifact, const fb::GpuProgram& program, const std::string& where) {
   const std::string target = program.target()->str();
   if (program.kernels() == nullptr) throw invalidArtifact(where + " has no kernels");
@@ -315,11 +366,11 @@ void checkProgram(const fb::Artifact& artifact, const fb::GpuProgram& program, c
   std::set<std::string> names;
   for (flatbuffers::uoffset_t k = 0; k < kernels.size(); ++k) {
     const fb::GpuKernel& kernel = *kernels.Get(k);
-    const std::string kernel_where =
-        where + " kernel " + std::to_string(k) + (kernel.name() ? " '" + kernel.name()->str() + "'" : "");
+    const std::string kernel_where = kernelWhere(where, kernel, k);
     checkKernel(kernel, target, kernel_where);
     if (!names.insert(kernel.name()->str()).second) throw invalidArtifact(kernel_where + ": the name appears twice");
   }
+  for (flatbuffers::uoffset_t k = 0; k < kernels.size(); ++k) checkPhaseChain(program, k, where);
   const auto& entry_points = *artifact.entry_points();
   const size_t entry_count = program.entries() == nullptr ? 0 : program.entries()->size();
   if (entry_count != entry_points.size()) {
@@ -345,19 +396,11 @@ void checkProgram(const fb::Artifact& artifact, const fb::GpuProgram& program, c
         throw invalidArtifact(dispatch_where + " uses kernel " + std::to_string(index) + ", but the program has " +
                               std::to_string(kernels.size()));
       }
-      const fb::GpuKernel& kernel = *kernels.Get(index);
-      const std::string uses = dispatch_where + " uses kernel " + std::to_string(index) + " '" + kernel.name()->str() + "'";
-      if (kernel.bindings() != expectedBindings(dispatch)) {
-        throw invalidArtifact(uses + " with " + std::to_string(kernel.bindings()) + " bindings; the dispatch needs " +
-                              std::to_string(expectedBindings(dispatch)) + " (its operands + the parameter block)");
-      }
-      const size_t dims = gridDimCount(dispatch);
-      for (uint32_t axis = 0; axis < 3; ++axis) {
-        const uint32_t mask = kernel.grid()->Get(axis)->dims_mask();
-        if (dims < 32 && (mask >> dims) != 0) {
-          throw invalidArtifact(uses + ": grid axis " + std::to_string(axis) + " selects dims (mask " +
-                                std::to_string(mask) + ") beyond the dispatch's " + std::to_string(dims));
-        }
+      // The first kernel and each phase after it (chains are checked above).
+      for (int64_t phase = index; phase >= 0; phase = kernels.Get(static_cast<flatbuffers::uoffset_t>(phase))->next_phase()) {
+        const fb::GpuKernel& kernel = *kernels.Get(static_cast<flatbuffers::uoffset_t>(phase));
+        checkKernelFitsDispatch(kernel, dispatch,
+                                dispatch_where + " uses kernel " + std::to_string(phase) + " '" + kernel.name()->str() + "'");
       }
     }
   }

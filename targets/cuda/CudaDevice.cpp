@@ -218,9 +218,8 @@ struct CudaPreparedEntry final : PreparedEntry {
   std::shared_ptr<ProgramModules> modules;
   std::string name;
   std::vector<GpuDispatch> dispatches;
-  std::vector<const ProgramModules::Kernel*> kernels;  // parallel to dispatches
-  std::list<Recording> recordings;                     // most recently used first
-  std::vector<cu::CUevent> events;                     // profiling: two per launch
+  std::list<Recording> recordings;  // most recently used first
+  std::vector<cu::CUevent> events;  // profiling: two per launch
 };
 
 class CudaDevice final : public Device {
@@ -264,8 +263,8 @@ public:
     auto prepared = std::make_unique<CudaPreparedEntry>(context_, modulesFor(*program));
     prepared->name = artifact.entryPoint(entry_index).name()->str();
     prepared->dispatches = planGpuDispatches(artifact, *program, entry_index);
-    for (const GpuDispatch& dispatch : prepared->dispatches) {
-      prepared->kernels.push_back(&prepared->modules->kernel(dispatch.kernel_index));
+    for (const GpuDispatch& dispatch : prepared->dispatches) {  // modules are loaded now, so failures show here
+      for (uint32_t kernel : dispatch.kernel_indices) prepared->modules->kernel(kernel);
     }
     return prepared;
   }
@@ -352,7 +351,7 @@ private:
     for (size_t i = 0; i < launches.size(); ++i) {
       const GpuLaunch& launch = launches[i];
       const GpuDispatch& dispatch = entry.dispatches[launch.dispatch];
-      BoundLaunch bound{launch.dispatch, entry.kernels[launch.dispatch], launch.groups, {}, {}};
+      BoundLaunch bound{launch.dispatch, &entry.modules->kernel(launch.kernel_index), launch.groups, {}, {}};
       for (const GpuOperand& operand : launch.operands) {
         const uint64_t end = operand.offset + operand.bytes.value_or(0);
         if (operand.offset > operand.buffer->bytes() || end > operand.buffer->bytes()) {

@@ -222,7 +222,6 @@ struct VulkanPreparedEntry final : PreparedEntry {
   std::shared_ptr<ProgramPipelines> pipelines;
   std::string name;
   std::vector<GpuDispatch> dispatches;
-  std::vector<const ProgramPipelines::Kernel*> kernels;  // parallel to dispatches
   VkCommandPool command_pool = VK_NULL_HANDLE;
   std::list<Recording> recordings;  // most recently used first
 };
@@ -323,8 +322,8 @@ public:
     auto prepared = std::make_unique<VulkanPreparedEntry>(context_, pipelinesFor(*program));
     prepared->name = artifact.entryPoint(entry_index).name()->str();
     prepared->dispatches = planGpuDispatches(artifact, *program, entry_index);
-    for (const GpuDispatch& dispatch : prepared->dispatches) {
-      prepared->kernels.push_back(&prepared->pipelines->kernel(dispatch.kernel_index));
+    for (const GpuDispatch& dispatch : prepared->dispatches) {  // pipelines are made now, so failures show here
+      for (uint32_t kernel : dispatch.kernel_indices) prepared->pipelines->kernel(kernel);
     }
     return prepared;
   }
@@ -478,7 +477,7 @@ private:
     pool.pPoolSizes = &pool_size;
     check(api.vkCreateDescriptorPool(device, &pool, nullptr, &recording.descriptors), "descriptor pool");
     std::vector<VkDescriptorSetLayout> set_layouts;
-    for (const GpuLaunch& launch : launches) set_layouts.push_back(entry.kernels[launch.dispatch]->set_layout);
+    for (const GpuLaunch& launch : launches) set_layouts.push_back(entry.pipelines->kernel(launch.kernel_index).set_layout);
     std::vector<VkDescriptorSet> sets(launches.size());
     if (!launches.empty()) {
       VkDescriptorSetAllocateInfo allocate{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
@@ -525,7 +524,7 @@ private:
                   VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
     for (size_t i = 0; i < launches.size(); ++i) {
       const GpuLaunch& launch = launches[i];
-      const ProgramPipelines::Kernel& kernel = *entry.kernels[launch.dispatch];
+      const ProgramPipelines::Kernel& kernel = entry.pipelines->kernel(launch.kernel_index);
       if (i > 0) {
         memoryBarrier(api, commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);

@@ -47,6 +47,7 @@ KernelPlan planKernel(const DispatchShape& shape, const GpuLimits& limits) {
     KernelPlan plan = planner(shape, limits);
     if (plan.name.empty()) continue;
     plan.name += f16Suffix(shape.operands);
+    for (KernelPlan& phase : plan.next_phases) phase.name += f16Suffix(shape.operands);
     return plan;
   }
   return {};

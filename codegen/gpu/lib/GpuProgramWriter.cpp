@@ -57,7 +57,7 @@ public:
                          math::MathDialect, spirv::SPIRVDialect>();
   }
 
-  /// Index of the kernel for `shape`, generating it on first use; -1 on failure.
+  /// Index of the (first) kernel for `shape`, generating it on first use; -1 on failure.
   int64_t kernelFor(const DispatchShape& shape, std::string& error) {
     KernelPlan plan = planKernel(shape, limits_);
     if (plan.name.empty()) {
@@ -65,8 +65,28 @@ public:
               " kernel yet";
       return -1;
     }
+    // Later phases first, so that each kernel can name the index of its successor.
+    int64_t next = -1;
+    for (auto phase = plan.next_phases.rbegin(); phase != plan.next_phases.rend(); ++phase) {
+      next = phaseKernel(shape, *phase, next, error);
+      if (next < 0) return -1;
+    }
+    return phaseKernel(shape, plan, next, error);
+  }
+
+  fbs::Offset<fb::GpuProgram> finish(const std::vector<fbs::Offset<fb::GpuEntry>>& entries) {
+    return fb::CreateGpuProgramDirect(fbb_, target_.c_str(), &kernels_, &entries);
+  }
+
+private:
+  /// Index of the kernel for one phase of `shape` followed by kernel `next` (-1: none).
+  int64_t phaseKernel(const DispatchShape& shape, const KernelPlan& plan, int64_t next, std::string& error) {
     auto known = index_.find(plan.name);
-    if (known != index_.end()) return known->second;
+    if (known != index_.end()) {
+      if (next_phase_[known->second] == next) return known->second;
+      error = "kernel '" + plan.name + "' is planned with two different next phases";
+      return -1;
+    }
     std::string diagnostics;
     llvm::raw_string_ostream os(diagnostics);
     ScopedDiagnosticHandler handler(&context_, [&](Diagnostic& diagnostic) {
@@ -81,16 +101,12 @@ public:
     std::optional<LoweredKernel> lowered = cuda_ ? lowerForCuda(*module, plan.name, diagnostics, error)
                                                  : lowerForVulkan(*module, plan.name, diagnostics, error);
     if (!lowered) return -1;
-    kernels_.push_back(encode(plan, shape, *lowered));
+    kernels_.push_back(encode(plan, shape, *lowered, next));
+    next_phase_.push_back(next);
     index_[plan.name] = static_cast<int64_t>(kernels_.size() - 1);
     return index_[plan.name];
   }
 
-  fbs::Offset<fb::GpuProgram> finish(const std::vector<fbs::Offset<fb::GpuEntry>>& entries) {
-    return fb::CreateGpuProgramDirect(fbb_, target_.c_str(), &kernels_, &entries);
-  }
-
-private:
   std::optional<LoweredKernel> lowerForVulkan(ModuleOp module, const std::string& name,
                                               const std::string& diagnostics, std::string& error) {
     FailureOr<SpirvKernel> spirv = lowerToSpirv(module);
@@ -130,7 +146,8 @@ private:
     return lowered;
   }
 
-  fbs::Offset<fb::GpuKernel> encode(const KernelPlan& plan, const DispatchShape& shape, const LoweredKernel& lowered) {
+  fbs::Offset<fb::GpuKernel> encode(const KernelPlan& plan, const DispatchShape& shape, const LoweredKernel& lowered,
+                                    int64_t next_phase) {
     std::vector<fb::GridAxis> grid;
     for (const GridAxisPlan& axis : plan.grid) grid.emplace_back(dimsMask(axis), axis.divisor, axis.stride_loop);
     std::vector<uint32_t> workgroup(plan.workgroup.begin(), plan.workgroup.end());
@@ -151,7 +168,7 @@ private:
     return fb::CreateGpuKernel(fbb_, fbb_.CreateString(plan.name), code, fbb_.CreateString(plan.name),
                                fbb_.CreateVector(workgroup), fbb_.CreateVectorOfStructs(grid), bindings,
                                static_cast<uint32_t>(plan.shared_bytes), fbb_.CreateVector(capabilities),
-                               fbb_.CreateVector(extensions), binary_vector);
+                               fbb_.CreateVector(extensions), binary_vector, static_cast<int32_t>(next_phase));
   }
 
   fbs::FlatBufferBuilder& fbb_;
@@ -160,6 +177,7 @@ private:
   MLIRContext context_;
   GpuLimits limits_;
   std::vector<fbs::Offset<fb::GpuKernel>> kernels_;
+  std::vector<int64_t> next_phase_;  // parallel to kernels_
   std::map<std::string, int64_t> index_;
 };
 

@@ -20,7 +20,7 @@ using fb::KernelKind;
 
 const char* const kActNames[] = {"none", "gelu", "gelu_tanh", "relu", "silu"};
 
-/// Kernels where one workgroup streams a lot of memory (cross-entropy, grad norm).
+/// Kernels of one workgroup that walk a whole operand (cross-entropy's count and mean, grad norm).
 constexpr uint32_t kWideWorkgroup = 512;
 
 /// Column sums of the norm gradients: a workgroup owns kSumColumns columns and
@@ -84,37 +84,59 @@ std::vector<V> blockedSums(KernelBuilder& k, V lo, V hi, V step, size_t count,
 // bufs: logits (rows,V) [rw when grad], targets (rows) i32, loss (1), token_stats;
 // dims: rows, V, 2; ints: ignore_index. token_stats holds losses (rows) then lse (rows), as on the cpu.
 //
-// loss is the mean over all unmasked rows and the gradient's scale is 1/count,
-// so the whole dispatch needs cross-row sums; without a cross-workgroup
-// synchronization this is one workgroup that walks the rows in order and
-// spreads each row's softmax over V across its invocations. A row: one pass
-// for an online (max, sum of exp) per invocation, combined by workgroup
-// reductions; for the gradient one more pass writes
-// (exp(x - max) * grad_scale / sum - onehot * grad_scale) in place.
-void crossEntropy(KernelBuilder& k, bool with_grad) {
+// The mean loss and the gradient's scale 1/count need sums across rows, so a
+// dispatch runs as a chain of phases (KernelPlan::next_phases), each seeing
+// the previous one's writes:
+//   CrossEntropy:     rows -> mean
+//   CrossEntropyGrad: count -> rows (with the gradient) -> mean
+// count (one workgroup) leaves the number of unmasked rows in loss[0]; rows
+// gives each row to one workgroup (a stride loop over rows, so any row count
+// fits the grid): an online (max, sum of exp) per invocation, combined by
+// workgroup reductions, then its loss and lse, and for the gradient one more
+// pass writing (exp(x - max) * grad_scale / sum - onehot * grad_scale) in
+// place; mean (one workgroup) sums the losses in a fixed order into loss.
+// A row's result does not depend on which workgroup ran it: deterministic.
+
+/// Whether a target counts: a target outside [0, V) is refused by the runtime
+/// before the dispatch; here it only must not index out of bounds, so it counts as masked.
+V countedTarget(KernelBuilder& k, V target, V vocab) {
+  return target != k.intParam(0) && target >= k.index(0) && target < vocab;
+}
+
+/// The number of unmasked rows (as f32, exact below 2^24), on every invocation.
+V unmaskedRows(KernelBuilder& k, mlir::Value scratch) {
   V rows = k.dim(0), vocab = k.dim(1);
-  mlir::Value logits = k.operand(0), targets = k.operand(1), loss = k.operand(2), stats = k.operand(3);
-  mlir::Value scratch = k.shared(KernelBuilder::kMaxSubgroups);
-  V tid = k.threadId(), width = k.index(kWideWorkgroup);
+  mlir::Value targets = k.operand(1);
   V zero = k.f32(0.0);
-
-  // A target outside [0, V) is refused by the runtime before the dispatch;
-  // here it only must not index out of bounds, so it counts as masked.
-  V ignore = k.intParam(0);
-  auto counted = [&](V target) {
-    return target != ignore && target >= k.index(0) && target < vocab;
-  };
-  V my_count = k.loop(tid, rows, width, {zero}, [&](V r, const std::vector<V>& acc) {
-    return std::vector<V>{acc[0] + k.select(counted(k.toIndex(k.load(targets, r))), k.f32(1.0), zero)};
+  V mine = k.loop(k.threadId(), rows, k.index(kWideWorkgroup), {zero}, [&](V r, const std::vector<V>& acc) {
+    V counted = countedTarget(k, k.toIndex(k.load(targets, r)), vocab);
+    return std::vector<V>{acc[0] + k.select(counted, k.f32(1.0), zero)};
   })[0];
-  V count = k.workgroupSum(my_count, scratch);
-  V grad_scale = k.select(count > zero, k.f32(1.0) / k.max(count, k.f32(1.0)), zero);
+  return k.workgroupSum(mine, scratch);
+}
 
-  // Invocation r % width keeps row r's loss: a blocked sum, added up at the end.
-  V my_losses = k.loop(k.index(0), rows, k.index(1), {zero}, [&](V r, const std::vector<V>& acc) {
+// Phase count (gradient only): loss[0] = the number of unmasked rows.
+void crossEntropyCount(KernelBuilder& k) {
+  V count = unmaskedRows(k, k.shared(KernelBuilder::kMaxSubgroups));
+  k.when(k.threadId() == k.index(0), [&] { k.store(count, k.operand(2), k.index(0)); });
+}
+
+// Phase rows: token_stats (and the gradient, in place) of each row.
+void crossEntropyRows(KernelBuilder& k, bool with_grad) {
+  V rows = k.dim(0), vocab = k.dim(1);
+  mlir::Value logits = k.operand(0), targets = k.operand(1), stats = k.operand(3);
+  mlir::Value scratch = k.shared(KernelBuilder::kMaxSubgroups);
+  V tid = k.threadId(), width = k.index(kRowWorkgroup);
+  V zero = k.f32(0.0);
+  V grad_scale = zero;
+  if (with_grad) {
+    V count = k.load(k.operand(2), k.index(0));  // left by phase count
+    grad_scale = k.select(count > zero, k.f32(1.0) / k.max(count, k.f32(1.0)), zero);
+  }
+  forEachRow(k, rows, [&](V r) {
     V base = r * vocab;  // row r of (rows, V)
     V target = k.toIndex(k.load(targets, r));
-    V is_counted = counted(target);
+    V is_counted = countedTarget(k, target, vocab);
     // Read before any invocation can overwrite the row (the reductions below hold barriers).
     V target_logit = k.load(logits, base + k.select(is_counted, target, k.index(0)));
     V first = k.load(logits, base);  // a finite start for the online max: no infinities
@@ -126,22 +148,48 @@ void crossEntropy(KernelBuilder& k, bool with_grad) {
     V row_max = k.workgroupMax(online[0], scratch);
     V sum = k.workgroupSum(online[1] * k.exp(online[0] - row_max), scratch);
     V log_sum = k.log(sum);
-    V row_loss = k.select(is_counted, log_sum - (target_logit - row_max), zero);
     k.when(tid == k.index(0), [&] {
-      k.store(row_loss, stats, r);
+      k.store(k.select(is_counted, log_sum - (target_logit - row_max), zero), stats, r);
       k.store(row_max + log_sum, stats, rows + r);
     });
     if (with_grad) {
       V scale = k.select(is_counted, grad_scale / sum, zero);
-      k.loop(tid, vocab, width, [&](V i) {
+      forEachColumn(k, vocab, [&](V i) {
         V p = k.exp(k.load(logits, base + i) - row_max) * scale;
         k.store(k.select(is_counted && i == target, p - grad_scale, p), logits, base + i);
       });
     }
-    return std::vector<V>{acc[0] + k.select(r % width == tid, row_loss, zero)};
+  });
+}
+
+// Phase mean: loss = the sum of the row losses (masked ones are 0) over the unmasked count, 0 without any.
+void crossEntropyMean(KernelBuilder& k) {
+  V rows = k.dim(0);
+  mlir::Value stats = k.operand(3);
+  mlir::Value scratch = k.shared(KernelBuilder::kMaxSubgroups);
+  V tid = k.threadId(), zero = k.f32(0.0);
+  V count = unmaskedRows(k, scratch);
+  V mine = blockedSums(k, tid, rows, k.index(kWideWorkgroup), 1, [&](V r) {
+    return std::vector<V>{k.load(stats, r)};
   })[0];
-  V total = k.workgroupSum(my_losses, scratch);
-  k.when(tid == k.index(0), [&] { k.store(k.select(count > zero, total / k.max(count, k.f32(1.0)), zero), loss, k.index(0)); });
+  V total = k.workgroupSum(mine, scratch);
+  k.when(tid == k.index(0), [&] {
+    k.store(k.select(count > zero, total / k.max(count, k.f32(1.0)), zero), k.operand(2), k.index(0));
+  });
+}
+
+KernelPlan crossEntropyPlan(bool with_grad) {
+  KernelPlan rows = rowPlan(with_grad ? "cross_entropy_grad_rows" : "cross_entropy_rows", {0},
+                            KernelBuilder::kMaxSubgroups * 4,
+                            [with_grad](KernelBuilder& k) { crossEntropyRows(k, with_grad); });
+  KernelPlan mean = singleWorkgroupPlan("cross_entropy_mean", crossEntropyMean);
+  if (!with_grad) {
+    rows.next_phases = {std::move(mean)};
+    return rows;
+  }
+  KernelPlan count = singleWorkgroupPlan("cross_entropy_count", crossEntropyCount);
+  count.next_phases = {std::move(rows), std::move(mean)};
+  return count;
 }
 
 // ---------------------------------------------------------------- embeddings
@@ -373,11 +421,7 @@ void gradNorm(KernelBuilder& k) {
 KernelPlan planTrainingKernel(const DispatchShape& shape, const GpuLimits&) {
   switch (shape.kind) {
     case KernelKind::CrossEntropy:
-    case KernelKind::CrossEntropyGrad: {
-      const bool with_grad = shape.kind == KernelKind::CrossEntropyGrad;
-      return singleWorkgroupPlan(with_grad ? "cross_entropy_grad" : "cross_entropy",
-                                 [with_grad](KernelBuilder& k) { crossEntropy(k, with_grad); });
-    }
+    case KernelKind::CrossEntropyGrad: return crossEntropyPlan(shape.kind == KernelKind::CrossEntropyGrad);
     case KernelKind::EmbeddingGrad: {
       KernelPlan plan = elementPlan("embedding_grad", embeddingGrad);
       plan.grid[0] = {{1}, kLinearWorkgroup, /*stride_loop=*/true};  // columns C

@@ -28,6 +28,16 @@ const KernelCase kTraining[] = {
     {"cross_entropy_grad_odd_rows", KernelKind::CrossEntropyGrad, {7, 1000, 2}, {3}, {}, 1e-4, 37, {}, 0.5f},
     {"cross_entropy_grad_all_ignored", KernelKind::CrossEntropyGrad, {5, 37, 2}, {kIgnoreIndex}, {}, 1e-4, 37, {},
      1.0f},
+    // Rows in parallel (a workgroup per row): many rows, V not a multiple of the
+    // workgroup, and more rows than a grid axis allows (65535 on lavapipe).
+    {"cross_entropy_rows300_v1000", KernelKind::CrossEntropy, {300, 1000, 2}, {kIgnoreIndex}, {}, 1e-4, 37, {}, 0.2f},
+    {"cross_entropy_grad_rows300_v1000", KernelKind::CrossEntropyGrad, {300, 1000, 2}, {kIgnoreIndex}, {}, 1e-4, 37,
+     {}, 0.2f},
+    {"cross_entropy_grad_rows1031_v3001", KernelKind::CrossEntropyGrad, {1031, 3001, 2}, {kIgnoreIndex}, {}, 1e-4, 37,
+     {}, 0.5f},
+    {"cross_entropy_rows70001_v7", KernelKind::CrossEntropy, {70001, 7, 2}, {kIgnoreIndex}, {}, 1e-4, 37, {}, 0.1f},
+    {"cross_entropy_grad_rows70001_v7", KernelKind::CrossEntropyGrad, {70001, 7, 2}, {kIgnoreIndex}, {}, 1e-4, 37, {},
+     0.1f},
     // dtable(V, C) += dY(rows, C) at ids(rows): few ids (repeats) and a GPT-2 vocabulary.
     {"embedding_grad", KernelKind::EmbeddingGrad, {45, 77, 37}, {}, {}},
     {"embedding_grad_v50257", KernelKind::EmbeddingGrad, {128, 64, 50257}, {}, {}},

@@ -54,6 +54,10 @@ struct KernelPlan {
   std::array<GridAxisPlan, 3> grid;
   int64_t shared_bytes = 0;
   std::function<void(KernelBuilder&)> body;
+  /// Kernels launched after this one in the same dispatch, in order, with the
+  /// same bindings and parameter block, each after a full memory barrier: how a
+  /// dispatch that needs sums across workgroups is split (GpuKernel.next_phase).
+  std::vector<KernelPlan> next_phases;
 };
 
 /// The kernel for a dispatch; an empty name when the kind has no GPU kernel yet.
