@@ -68,6 +68,10 @@ public:
     // Later phases first, so that each kernel can name the index of its successor.
     int64_t next = -1;
     for (auto phase = plan.next_phases.rbegin(); phase != plan.next_phases.rend(); ++phase) {
+      if (!phase->next_phases.empty()) {
+        error = "kernel '" + phase->name + "' is a phase of '" + plan.name + "' and cannot chain phases of its own";
+        return -1;
+      }
       next = phaseKernel(shape, *phase, next, error);
       if (next < 0) return -1;
     }

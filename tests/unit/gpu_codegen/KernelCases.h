@@ -135,4 +135,11 @@ inline DispatchShape shapeOf(const Case& c) {
   return shape;
 }
 
+/// A plan and the phases chained after it (cross-entropy's), each lowered on its own.
+inline std::vector<const KernelPlan*> phasesOf(const KernelPlan& plan) {
+  std::vector<const KernelPlan*> phases{&plan};
+  for (const KernelPlan& next : plan.next_phases) phases.push_back(&next);
+  return phases;
+}
+
 }  // namespace lathe::codegen::gpu

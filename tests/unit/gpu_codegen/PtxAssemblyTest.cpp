@@ -41,23 +41,25 @@ TEST_P(PtxAssembly, AssemblesForSm80AndSm90) {
   DispatchShape shape = shapeOf(c);
   KernelPlan plan = planKernel(shape, GpuLimits{});
   ASSERT_FALSE(plan.name.empty()) << "no kernel for " << c.label;
-  auto module = buildKernelModule(context_, shape, plan);
   std::string diagnostics;
   llvm::raw_string_ostream os(diagnostics);
   mlir::ScopedDiagnosticHandler handler(&context_, [&](mlir::Diagnostic& diagnostic) {
     os << diagnostic << "\n";
     return mlir::success();
   });
-  mlir::FailureOr<std::string> ptx = lowerToPtx(*module, "sm_80");
-  ASSERT_TRUE(mlir::succeeded(ptx)) << diagnostics;
-  EXPECT_NE(ptx->find(".target sm_80"), std::string::npos);
-  EXPECT_NE(ptx->find(".entry " + plan.name), std::string::npos) << "the entry point is the kernel's name";
-  for (const char* arch : {"sm_80", "sm_90"}) {
-    std::vector<uint8_t> cubin;
-    std::string error;
-    EXPECT_TRUE(assemblePtx(ptxas, *ptx, arch, cubin, error)) << error;
-    ASSERT_GE(cubin.size(), 4u);
-    EXPECT_EQ(std::string(cubin.begin(), cubin.begin() + 4), "\x7f" "ELF") << arch;
+  for (const KernelPlan* phase : phasesOf(plan)) {
+    auto module = buildKernelModule(context_, shape, *phase);
+    mlir::FailureOr<std::string> ptx = lowerToPtx(*module, "sm_80");
+    ASSERT_TRUE(mlir::succeeded(ptx)) << phase->name << ": " << diagnostics;
+    EXPECT_NE(ptx->find(".target sm_80"), std::string::npos);
+    EXPECT_NE(ptx->find(".entry " + phase->name), std::string::npos) << "the entry point is the kernel's name";
+    for (const char* arch : {"sm_80", "sm_90"}) {
+      std::vector<uint8_t> cubin;
+      std::string error;
+      EXPECT_TRUE(assemblePtx(ptxas, *ptx, arch, cubin, error)) << phase->name << ": " << error;
+      ASSERT_GE(cubin.size(), 4u);
+      EXPECT_EQ(std::string(cubin.begin(), cubin.begin() + 4), "\x7f" "ELF") << arch;
+    }
   }
 }
 

@@ -91,6 +91,51 @@ TEST(GpuProgramVerifier, RefusesMalformedKernels) {
                 "kernel 1 'unary_f32' has a grid axis with divisor 0");
 }
 
+TEST(GpuProgramVerifier, RefusesBrokenPhaseChains) {
+  expectRefused([](fb::ArtifactT& a) { kernel(a, 0).next_phase = 2; },
+                "gpu program 'vulkan' kernel 0 'binary_f32' has next_phase 2, neither -1 (none) nor one of the 2 kernels");
+  expectRefused([](fb::ArtifactT& a) { kernel(a, 1).next_phase = -7; },
+                "kernel 1 'unary_f32' has next_phase -7, neither -1 (none) nor one of the 2 kernels");
+  expectRefused([](fb::ArtifactT& a) { kernel(a, 1).next_phase = 1; },
+                "kernel 1 'unary_f32': its chain of next_phase kernels loops back to gpu program 'vulkan' kernel 1 "
+                "'unary_f32'");
+  expectRefused(
+      [](fb::ArtifactT& a) {
+        kernel(a, 0).next_phase = 1;
+        kernel(a, 1).next_phase = 0;
+        kernel(a, 1).bindings = 4;  // the same as kernel 0's, so only the loop is wrong
+      },
+      "kernel 0 'binary_f32': its chain of next_phase kernels loops back to gpu program 'vulkan' kernel 0 'binary_f32'");
+  expectRefused([](fb::ArtifactT& a) { kernel(a, 0).next_phase = 1; },
+                "kernel 0 'binary_f32' has 4 bindings, but its next_phase gpu program 'vulkan' kernel 1 'unary_f32' has "
+                "3; the phases of a dispatch share its bindings");
+}
+
+TEST(GpuProgramVerifier, ChecksEveryPhaseAgainstItsDispatch) {
+  // 'act' chains a second phase (a copy of its kernel) whose grid selects a dim the dispatch lacks.
+  expectRefused(
+      [](fb::ArtifactT& a) {
+        auto again = std::make_unique<fb::GpuKernelT>(kernel(a, 1));
+        again->name = "unary_f32_again";
+        again->grid[1] = fb::GridAxis(2, 1, false);
+        program(a).kernels.push_back(std::move(again));
+        kernel(a, 1).next_phase = 2;
+      },
+      "dispatch 1 'act' uses kernel 2 'unary_f32_again': grid axis 1 selects dims (mask 2) beyond the dispatch's 1");
+}
+
+TEST(GpuProgramVerifier, AcceptsPhaseChains) {
+  fb::ArtifactT artifact = AddActModel().artifact();
+  auto again = std::make_unique<fb::GpuKernelT>(kernel(artifact, 1));
+  again->name = "unary_f32_again";
+  program(artifact).kernels.push_back(std::move(again));
+  kernel(artifact, 1).next_phase = 2;
+  lathe_status status = LATHE_OK;
+  ArtifactHandle handle = openArtifact(artifact, &status);
+  EXPECT_EQ(status, LATHE_OK) << lathe_last_error();
+  EXPECT_NE(handle, nullptr);
+}
+
 TEST(GpuProgramVerifier, RefusesMalformedSpirv) {
   const std::string where = "gpu program 'vulkan' kernel 1 'unary_f32': SPIR-V ";
   expectRefused([](fb::ArtifactT& a) { kernel(a, 1).code.push_back(0); },

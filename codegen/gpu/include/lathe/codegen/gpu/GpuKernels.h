@@ -57,6 +57,7 @@ struct KernelPlan {
   /// Kernels launched after this one in the same dispatch, in order, with the
   /// same bindings and parameter block, each after a full memory barrier: how a
   /// dispatch that needs sums across workgroups is split (GpuKernel.next_phase).
+  /// Flat: the phases have no next_phases of their own.
   std::vector<KernelPlan> next_phases;
 };
 
