@@ -491,6 +491,8 @@ std::vector<uint8_t> writeArtifact(ModuleOp module, const Weights& weights, cons
     std::string error;
     gpu::GpuProgramOptions program_options;
     program_options.cuda_archs = options.cuda_archs;
+    program_options.tensor_cores = options.cuda_tensor_cores;
+    program_options.matmul_precision = options.tf32_matmul ? gpu::MatmulPrecision::Tf32 : gpu::MatmulPrecision::Fp32;
     auto program = gpu::writeGpuProgram(fbb, target, dispatch_shapes, error, program_options);
     if (program.IsNull()) {
       module.emitError("target ") << target << ": " << error;

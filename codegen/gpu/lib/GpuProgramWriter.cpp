@@ -51,8 +51,9 @@ struct CudaToolchain {
 
 class ProgramBuilder {
 public:
-  ProgramBuilder(fbs::FlatBufferBuilder& fbb, std::string target, std::optional<CudaToolchain> cuda)
-      : fbb_(fbb), target_(std::move(target)), cuda_(std::move(cuda)) {
+  ProgramBuilder(fbs::FlatBufferBuilder& fbb, std::string target, std::optional<CudaToolchain> cuda,
+                 const GpuProgramOptions& options)
+      : fbb_(fbb), target_(std::move(target)), cuda_(std::move(cuda)), limits_(targetLimits(target_, options)) {
     context_.loadDialect<mlir::gpu::GPUDialect, arith::ArithDialect, scf::SCFDialect, memref::MemRefDialect,
                          math::MathDialect, spirv::SPIRVDialect>();
   }
@@ -177,6 +178,19 @@ std::optional<CudaToolchain> cudaToolchain(const GpuProgramOptions& options, std
 
 }  // namespace
 
+GpuLimits targetLimits(const std::string& target, const GpuProgramOptions& options) {
+  constexpr int64_t kCudaSharedBytes = 48 * 1024;  // static shared memory of a workgroup on every NVIDIA GPU
+  GpuLimits limits;
+  limits.matmul_precision = options.matmul_precision;
+  if (target == "cuda") {
+    limits.shared_bytes = kCudaSharedBytes;
+    if (options.tensor_cores) limits.matrix_units = MatrixUnits::Native;
+  } else if (options.emulate_matrix_units) {
+    limits.matrix_units = MatrixUnits::Emulated;
+  }
+  return limits;
+}
+
 fbs::Offset<fb::GpuProgram> writeGpuProgram(fbs::FlatBufferBuilder& fbb, const std::string& target,
                                             const std::vector<EntryDispatches>& entries, std::string& error,
                                             const GpuProgramOptions& options) {
@@ -188,7 +202,7 @@ fbs::Offset<fb::GpuProgram> writeGpuProgram(fbs::FlatBufferBuilder& fbb, const s
     error = "target '" + target + "' has no GPU code generator in this build";
     return {};
   }
-  ProgramBuilder program(fbb, target, std::move(cuda));
+  ProgramBuilder program(fbb, target, std::move(cuda), options);
   std::vector<fbs::Offset<fb::GpuEntry>> encoded;
   for (const EntryDispatches& entry : entries) {
     std::vector<uint32_t> kernel_of_dispatch;

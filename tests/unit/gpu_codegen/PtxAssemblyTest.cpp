@@ -1,6 +1,7 @@
-// Every GPU kernel variant the compiler can emit lowers to PTX (for the
-// lowest architecture) that ptxas assembles for sm_80 and sm_90 (numerics:
-// the CUDA runtime's parity tests, on a machine with a GPU).
+// Every GPU kernel variant the compiler can emit for cuda lowers to PTX (for
+// the lowest architecture) that ptxas assembles for sm_80 and sm_90, and GEMMs
+// use tensor cores (numerics: the CUDA runtime's parity tests, on a machine
+// with a GPU; the same kernels run emulated on Vulkan in gpu_kernels_test).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -9,6 +10,7 @@
 
 #include "KernelCases.h"
 #include "lathe/codegen/gpu/GpuKernels.h"
+#include "lathe/codegen/gpu/GpuProgramWriter.h"
 #include "lathe/codegen/gpu/PtxAssembler.h"
 #include "lathe/codegen/gpu/PtxLowering.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -39,7 +41,9 @@ TEST_P(PtxAssembly, AssemblesForSm80AndSm90) {
   if (ptxas.empty()) GTEST_SKIP() << why;
   const Case& c = GetParam();
   DispatchShape shape = shapeOf(c);
-  KernelPlan plan = planKernel(shape, GpuLimits{});
+  GpuProgramOptions options;
+  options.matmul_precision = c.precision;
+  KernelPlan plan = planKernel(shape, targetLimits("cuda", options));
   ASSERT_FALSE(plan.name.empty()) << "no kernel for " << c.label;
   auto module = buildKernelModule(context_, shape, plan);
   std::string diagnostics;
@@ -52,6 +56,17 @@ TEST_P(PtxAssembly, AssemblesForSm80AndSm90) {
   ASSERT_TRUE(mlir::succeeded(ptx)) << diagnostics;
   EXPECT_NE(ptx->find(".target sm_80"), std::string::npos);
   EXPECT_NE(ptx->find(".entry " + plan.name), std::string::npos) << "the entry point is the kernel's name";
+  // Tiled GEMMs run on tensor cores: wmma with TF32 operands, at the precision asked for.
+  const bool tiled_gemm = c.kind == KernelKind::GemmWeightGrad || (c.kind == KernelKind::Gemm && c.dim_bounds.empty());
+  EXPECT_EQ(ptx->find("wmma.mma.sync.aligned.row") != std::string::npos ||
+                ptx->find("wmma.mma.sync.aligned.col") != std::string::npos,
+            tiled_gemm)
+      << plan.name;
+  if (tiled_gemm) {
+    EXPECT_NE(ptx->find(".tf32.tf32.f32"), std::string::npos) << plan.name;
+    EXPECT_NE(plan.name.find(c.precision == MatmulPrecision::Tf32 ? "_tf32" : "_fp32"), std::string::npos)
+        << plan.name;
+  }
   for (const char* arch : {"sm_80", "sm_90"}) {
     std::vector<uint8_t> cubin;
     std::string error;
@@ -62,6 +77,8 @@ TEST_P(PtxAssembly, AssemblesForSm80AndSm90) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllVariants, PtxAssembly, ::testing::ValuesIn(kCases),
+                         [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.label); });
+INSTANTIATE_TEST_SUITE_P(MatrixUnitVariants, PtxAssembly, ::testing::ValuesIn(kMatrixUnitCases),
                          [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.label); });
 
 TEST(CudaArchs, LowestIsTheOldestNamed) {
