@@ -190,7 +190,11 @@ private:
     }
     flatbuffers::FlatBufferBuilder fbb;
     std::string error;
-    auto program = codegen::gpu::writeGpuProgram(fbb, gpu_target_, {shapes}, error);
+    codegen::gpu::GpuProgramOptions options;
+    options.tensor_cores = c_.matrix_units;
+    options.emulate_matrix_units = c_.matrix_units;
+    options.matmul_precision = c_.tf32_matmul ? codegen::gpu::MatmulPrecision::Tf32 : codegen::gpu::MatmulPrecision::Fp32;
+    auto program = codegen::gpu::writeGpuProgram(fbb, gpu_target_, {shapes}, error, options);
     if (program.IsNull()) throw std::runtime_error(error);
     fbb.Finish(program);
     return std::unique_ptr<fb::GpuProgramT>(flatbuffers::GetRoot<fb::GpuProgram>(fbb.GetBufferPointer())->UnPack());
