@@ -5,25 +5,18 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "Internal.h"
+#include "KernelBuildTest.h"
 #include "Kernels.h"
+#include "RandomData.h"
 #include "ThreadPool.h"
 
 namespace lathe::cpu {
 namespace {
-
-std::vector<float> randomVector(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
 
 double actRef(Act act, double x) {
   switch (act) {
@@ -45,17 +38,7 @@ const char* actName(Act act) {
   return names[static_cast<int>(act)];
 }
 
-// Runs every test once per kernel build; the AVX-512 one is skipped on CPUs without it.
-class CpuKernels : public ::testing::TestWithParam<std::string> {
-protected:
-  void SetUp() override {
-    if (GetParam() == "avx512" && !detail::cpuHasAvx512()) GTEST_SKIP() << "CPU has no AVX-512";
-    detail::forcePortableKernels(GetParam() == "portable");
-    ASSERT_EQ(std::string(detail::activeKernels().name), GetParam());
-  }
-  void TearDown() override { detail::forcePortableKernels(false); }
-  ThreadPool pool{2};
-};
+class CpuKernels : public KernelBuildTest {};
 
 // ------------------------------------------------------------------ gemm
 

@@ -13,20 +13,14 @@
 #include <vector>
 
 #include "Internal.h"
+#include "KernelBuildTest.h"
+#include "RandomData.h"
 #include "ThreadPool.h"
 #include "TrainingInternal.h"
 #include "TrainingKernels.h"
 
 namespace lathe::cpu {
 namespace {
-
-std::vector<float> randomVector(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
 
 std::vector<double> toDouble(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
 
@@ -52,16 +46,7 @@ void expectClose(const std::vector<float>& got, const std::vector<double>& want,
     ASSERT_NEAR(got[i], want[i], abs + rel * std::fabs(want[i])) << what << " at " << i;
 }
 
-class TrainingKernels : public ::testing::TestWithParam<std::string> {
-protected:
-  void SetUp() override {
-    if (GetParam() == "avx512" && !detail::cpuHasAvx512()) GTEST_SKIP() << "CPU has no AVX-512";
-    detail::forcePortableKernels(GetParam() == "portable");
-    ASSERT_EQ(std::string(detail::activeTrainingKernels().name), GetParam());
-  }
-  void TearDown() override { detail::forcePortableKernels(false); }
-  ThreadPool pool{2};
-};
+class TrainingKernels : public KernelBuildTest {};
 
 // ------------------------------------------------------------------ gemm (backward forms)
 
