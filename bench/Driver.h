@@ -17,8 +17,10 @@
 
 namespace lathe::bench {
 
-/// A numeric option check whose error names the bound (CLI11's own ranges print the type's whole span).
-inline CLI::Validator numberCheck(const std::string& what, const std::function<bool(double)>& accepts) {
+/// A numeric option check: `description` is shown in --help, `what` in the error, which names the bound (CLI11's
+/// own ranges print the type's whole span).
+inline CLI::Validator numberCheck(const std::string& description, const std::string& what,
+                                  const std::function<bool(double)>& accepts) {
   return CLI::Validator(
       [what, accepts](std::string& text) {
         char* end = nullptr;
@@ -26,16 +28,17 @@ inline CLI::Validator numberCheck(const std::string& what, const std::function<b
         const bool ok = !text.empty() && *end == '\0' && accepts(value);
         return ok ? std::string() : "'" + text + "' is not " + what;
       },
-      what);
+      description);
 }
 
 inline CLI::Validator atLeast(int64_t min) {
-  return numberCheck("a number >= " + std::to_string(min), [min](double value) { return value >= min; });
+  const std::string bound = std::to_string(min);
+  return numberCheck("min " + bound, "a number >= " + bound, [min](double value) { return value >= min; });
 }
 
 /// Above zero; NaN is not.
 inline CLI::Validator positive() {
-  return numberCheck("a number > 0", [](double value) { return value > 0; });
+  return numberCheck("POSITIVE", "a number > 0", [](double value) { return value > 0; });
 }
 
 /// Reads the command line into `app`'s options (named after the executable), then runs `benchmark`; returns the
