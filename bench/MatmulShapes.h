@@ -1,7 +1,10 @@
 // The GEMM shapes every matmul benchmark reports (cpu and GPU drivers).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace lathe::bench {
 
@@ -20,5 +23,20 @@ inline constexpr MatmulShape kMatmulShapes[] = {
     {"mlp_down_M1024", 1024, 768, 3072, true},
     {"lm_head_M256", 256, 50257, 768, true},
 };
+
+/// The names `--shape` accepts.
+inline std::vector<std::string> matmulShapeNames() {
+  std::vector<std::string> names;
+  for (const MatmulShape& shape : kMatmulShapes) names.push_back(shape.name);
+  return names;
+}
+
+/// The shapes named in `names` in table order; all of them when `names` is empty.
+inline std::vector<MatmulShape> selectedShapes(const std::vector<std::string>& names) {
+  std::vector<MatmulShape> shapes;
+  for (const MatmulShape& shape : kMatmulShapes)
+    if (names.empty() || std::find(names.begin(), names.end(), shape.name) != names.end()) shapes.push_back(shape);
+  return shapes;
+}
 
 }  // namespace lathe::bench

@@ -3,13 +3,12 @@
 // C output) carrying the kernel `lathe compile` would generate; the time is the
 // median of the device's own timestamps for the dispatch (profiling), so
 // uploads and submission overhead are not counted.
-#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "Driver.h"
 #include "MatmulShapes.h"
 #include "SchemaVersion.h"
 #include "artifact_generated.h"
@@ -88,43 +87,36 @@ double medianGflops(const MatmulShape& s, const std::string& device, int runs) {
     const double seconds = session.profile().at(0).microseconds * 1e-6;
     rates.push_back(flops / seconds * 1e-9);
   }
-  std::sort(rates.begin(), rates.end());
-  return rates[rates.size() / 2];
+  return lathe::bench::median(rates);
 }
 
-int usage(const char* argv0) {
-  std::fprintf(stderr, "usage: %s [--device vulkan[:N]|cuda[:N]] [--runs N] [--shape NAME]...\n", argv0);
-  return 2;
+struct Options {
+  std::string device = "vulkan";
+  int runs = 5;
+  std::vector<std::string> shapes;  // names from kMatmulShapes; empty: all
+};
+
+int benchmark(const Options& options) {
+  for (const MatmulShape& s : lathe::bench::selectedShapes(options.shapes)) {
+    const double gflops = medianGflops(s, options.device, options.runs);
+    std::printf("{\"impl\": \"lathe-%s\", \"shape\": \"%s\", \"M\": %lld, \"N\": %lld, \"K\": %lld, "
+                "\"trans_b\": %s, \"gflops\": %.1f}\n",
+                options.device.c_str(), s.name, (long long)s.M, (long long)s.N, (long long)s.K,
+                s.trans_b ? "true" : "false", gflops);
+    std::fflush(stdout);
+  }
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string device = "vulkan";
-  int runs = 5;
-  std::vector<std::string> only;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (i + 1 >= argc) return usage(argv[0]);
-    if (arg == "--device") device = argv[++i];
-    else if (arg == "--runs") runs = std::atoi(argv[++i]);
-    else if (arg == "--shape") only.push_back(argv[++i]);
-    else return usage(argv[0]);
-  }
-  if (runs < 1) return usage(argv[0]);
-  try {
-    for (const MatmulShape& s : lathe::bench::kMatmulShapes) {
-      if (!only.empty() && std::find(only.begin(), only.end(), s.name) == only.end()) continue;
-      const double gflops = medianGflops(s, device, runs);
-      std::printf("{\"impl\": \"lathe-%s\", \"shape\": \"%s\", \"M\": %lld, \"N\": %lld, \"K\": %lld, "
-                  "\"trans_b\": %s, \"gflops\": %.1f}\n",
-                  device.c_str(), s.name, (long long)s.M, (long long)s.N, (long long)s.K,
-                  s.trans_b ? "true" : "false", gflops);
-      std::fflush(stdout);
-    }
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "lathe-bench-gpu-matmul: %s\n", error.what());
-    return 1;
-  }
-  return 0;
+  Options options;
+  CLI::App app{"GFLOP/s of the GPU Gemm kernel, one JSON object per shape", "lathe-bench-gpu-matmul"};
+  app.add_option("--device", options.device, "vulkan[:N] or cuda[:N]");
+  app.add_option("--runs", options.runs, "timed runs per shape (median is reported)")
+      ->check(lathe::bench::atLeast(1));
+  app.add_option("--shape", options.shapes, "only this shape (repeatable)")
+      ->check(CLI::IsMember(lathe::bench::matmulShapeNames()));
+  return lathe::bench::runDriver(app, argc, argv, [&] { return benchmark(options); });
 }

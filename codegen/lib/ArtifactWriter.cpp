@@ -3,12 +3,12 @@
 // or outputs. Operand and parameter order per kind: runtime/schema/artifact.fbs.
 #include "lathe/codegen/ArtifactWriter.h"
 
-#include "Float16.h"
 #include "SchemaVersion.h"
 #include "artifact_generated.h"
 #include "lathe/codegen/gpu/GpuProgramWriter.h"
 #include "lathe/ir/KernelDialect.h"
 #include "lathe/passes/Passes.h"
+#include "lathe/support/Float16.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -412,7 +412,7 @@ std::vector<uint8_t> storedWeightBytes(const Tensor& tensor, fb::DType dtype) {
   std::vector<uint8_t> bytes(static_cast<size_t>(tensor.numel()) * sizeof(uint16_t));
   auto* halves = reinterpret_cast<uint16_t*>(bytes.data());
   const float* values = tensor.f32();
-  for (int64_t i = 0; i < tensor.numel(); ++i) halves[i] = runtime::floatToHalf(values[i]);
+  for (int64_t i = 0; i < tensor.numel(); ++i) halves[i] = floatToHalf(values[i]);
   return bytes;
 }
 

@@ -7,10 +7,10 @@
 
 #include "Artifact.h"
 #include "Device.h"
-#include "Float16.h"
 #include "KernelLayout.h"
 #include "SchemaVersion.h"
 #include "lathe/codegen/gpu/GpuProgramWriter.h"
+#include "lathe/support/Float16.h"
 
 namespace lathe::test {
 namespace {
@@ -239,7 +239,7 @@ private:
           for (float& x : floats) x = std::fabs(x) + 0.5f;  // positive by construction
         }
         if (isF16Weight(p)) {
-          for (float& x : floats) x = runtime::halfToFloat(runtime::floatToHalf(x));
+          for (float& x : floats) x = halfToFloat(floatToHalf(x));
         }
         std::memcpy(words.data(), floats.data(), words.size() * 4);
       }
@@ -338,7 +338,7 @@ private:
     for (size_t e = 0; e < words.size(); ++e) {
       float value;
       std::memcpy(&value, &words[e], sizeof value);
-      const uint16_t half = runtime::floatToHalf(value);
+      const uint16_t half = floatToHalf(value);
       std::memcpy(bytes.data() + e * sizeof half, &half, sizeof half);
     }
     return bytes;
