@@ -114,10 +114,20 @@ def ratio(a, b):
     return f"{a / b:.2f}" if b else "n/a"
 
 
-def run_gpu_matmul(args):
+# lathe's GEMM variants on cuda (lathe-bench-gpu-matmul --kernel), as table columns.
+CUDA_MATMUL_KERNELS = (("tensor-fp32", "tc-fp32"), ("tensor-tf32", "tc-tf32"), ("scalar", "scalar"))
+
+
+def run_gpu_matmul(args, kernel=None):
     require_binary(args.gpu_binary, "lathe-bench-gpu-matmul", "--gpu-binary")
-    return run_json_lines([args.gpu_binary, "--device", args.device or args.target, "--runs", str(args.runs)],
-                          "lathe-bench-gpu-matmul")
+    command = [args.gpu_binary, "--device", args.device or args.target, "--runs", str(args.runs)]
+    if kernel:
+        command += ["--kernel", kernel, "--large"]
+    rows = run_json_lines(command, "lathe-bench-gpu-matmul")
+    for r in rows:
+        if "skipped" in r:
+            print(f"bench.py: {r['shape']} skipped{f' ({kernel})' if kernel else ''}: {r['skipped']}", file=sys.stderr)
+    return [r for r in rows if "skipped" not in r]
 
 
 def cmd_matmul(args):
@@ -192,10 +202,16 @@ def run_torch_cuda_peer(args, shapes):
 def cmd_gpu_matmul(args):
     """The GPU kernel's GFLOP/s (device timestamps) next to lathe's CPU GEMM in the same run (and, on cuda,
     next to PyTorch/cuBLAS on the same GPU)."""
-    gpu = run_gpu_matmul(args)
     cpu = {r["shape"]: r["gflops"] for r in run_lathe(args.binary, args.threads, args.runs)}
     if args.target == "cuda":
+        gpu = run_gpu_matmul(args, CUDA_MATMUL_KERNELS[0][0])
+        for kernel, column in CUDA_MATMUL_KERNELS:
+            rates = {r["shape"]: r["gflops"] for r in (gpu if kernel == CUDA_MATMUL_KERNELS[0][0]
+                                                          else run_gpu_matmul(args, kernel))}
+            for r in gpu:
+                r[column] = rates.get(r["shape"], 0.0)
         return print_cuda_matmul(args, gpu, cpu, run_torch_cuda_peer(args, gpu))
+    gpu = run_gpu_matmul(args)
     print(f"GFLOP/s, lathe on {args.device or args.target} (kernel time from device timestamps) and lathe on the "
           f"cpu ({args.threads} threads), median of {args.runs} runs")
     header = f"{'shape':<16} {'M':>5} {'N':>6} {'K':>5} {'B^T':>4} {args.target:>8} {'cpu':>8} {'gpu/cpu':>8}"
@@ -211,20 +227,25 @@ def cmd_gpu_matmul(args):
 
 
 def print_cuda_matmul(args, gpu, cpu, peer):
-    """lathe's fp32 GEMM on the GPU against cuBLAS (through PyTorch) in fp32, tf32, fp16 and bf16."""
+    """lathe's GEMMs on the GPU (tensor cores at fp32 and TF32 precision, scalar) against cuBLAS (through
+    PyTorch) in fp32, tf32, fp16 and bf16; ratios pair equal precisions."""
     torch_rows = {r["shape"]: r for r in peer["results"]} if peer else {}
     print(f"GFLOP/s, lathe on {args.device or args.target} (kernel time from CUDA events), median of {args.runs} "
           f"runs; " + (f"PyTorch {peer['torch']} (cuBLAS) on {peer['gpu']}" if peer else "no PyTorch-on-CUDA peer"))
-    header = f"{'shape':<16} {'M':>5} {'N':>6} {'K':>5} {'B^T':>4} {'lathe':>9} {'cpu':>8} " \
-             f"{'cublas32':>9} {'tf32':>9} {'fp16':>9} {'bf16':>9} {'l/cublas':>8}"
+    lathe_columns = [column for _, column in CUDA_MATMUL_KERNELS]
+    header = f"{'shape':<16} {'M':>5} {'N':>6} {'K':>5} {'B^T':>4} " + \
+        " ".join(f"{c:>9}" for c in lathe_columns) + f" {'cpu':>8} " + \
+        f"{'cublas32':>9} {'tf32':>9} {'fp16':>9} {'bf16':>9} {'fp32/cb':>8} {'tf32/cb':>8}"
     print(header)
     print("-" * len(header))
     for r in gpu:
         t = torch_rows.get(r["shape"], {})
-        cells = " ".join(f"{t.get(p + '_gflops', 0.0):>9.0f}" for p in ("fp32", "tf32", "fp16", "bf16"))
+        lathe_cells = " ".join(f"{r.get(c, 0.0):>9.0f}" for c in lathe_columns)
+        peer_cells = " ".join(f"{t.get(p + '_gflops', 0.0):>9.0f}" for p in ("fp32", "tf32", "fp16", "bf16"))
         print(f"{r['shape']:<16} {r['M']:>5} {r['N']:>6} {r['K']:>5} {'y' if r['trans_b'] else 'n':>4} "
-              f"{r['gflops']:>9.0f} {cpu.get(r['shape'], 0.0):>8.1f} {cells} "
-              f"{ratio(r['gflops'], t.get('fp32_gflops', 0.0)):>8}")
+              f"{lathe_cells} {cpu.get(r['shape'], 0.0):>8.1f} {peer_cells} "
+              f"{ratio(r.get('tc-fp32', 0.0), t.get('fp32_gflops', 0.0)):>8} "
+              f"{ratio(r.get('tc-tf32', 0.0), t.get('tf32_gflops', 0.0)):>8}")
     if args.json:
         write_json(args.json, [dict(r, cpu_gflops=cpu.get(r["shape"]), torch_cuda=torch_rows.get(r["shape"]))
                                for r in gpu])

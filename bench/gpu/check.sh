@@ -97,8 +97,9 @@ step "build (${targets[*]})" build.log 300 cmake --build "$BUILD" -j "$JOBS" --t
 BIN=$BUILD/bin
 # Every GPU kernel variant against the cpu kernel, one dispatch at a time (tests/unit/gpu_kernels).
 if needs "cuda kernel parity" "$BIN/gpu_kernels_test"; then
-  step "cuda kernel parity (every kernel variant vs the cpu)" unit_tests.log 120 \
-    env LATHE_PARITY_DEVICE=cuda "$BIN/gpu_kernels_test"
+  # Each case assembles its kernel with ptxas (about a second): gtest shards run in parallel.
+  step "cuda kernel parity (every kernel variant vs the cpu, tensor-core GEMMs too)" unit_tests.log 150 \
+    env LATHE_PARITY_DEVICE=cuda bench/gpu/sharded.sh "$JOBS" "$BIN/gpu_kernels_test"
 fi
 if needs "cuda unit tests" "$BIN/cuda_test"; then
   step "cuda unit tests" unit_tests.log 60 "$BIN/cuda_test"
@@ -134,7 +135,8 @@ fi
 # ---- Benchmarks on cuda ---------------------------------------------------------
 if [ "$compiler" = ON ]; then
   if needs "bench matmul" "$BIN/lathe-bench-gpu-matmul" "$BIN/lathe-bench-matmul"; then
-    step "bench matmul --target cuda (vs cuBLAS through PyTorch)" bench.log 60 "$PYTHON" bench/bench.py matmul \
+    step "bench matmul --target cuda (tensor cores fp32/tf32, scalar; vs cuBLAS through PyTorch)" bench.log 120 \
+      "$PYTHON" bench/bench.py matmul \
       --target cuda --runs 20 --threads "$JOBS" --binary "$BIN/lathe-bench-matmul" \
       --gpu-binary "$BIN/lathe-bench-gpu-matmul" --json "$OUT/bench_matmul.json"
   fi
