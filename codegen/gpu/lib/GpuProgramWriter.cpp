@@ -176,6 +176,17 @@ std::optional<CudaToolchain> cudaToolchain(const GpuProgramOptions& options, std
   return cuda;
 }
 
+/// 90 for "sm_90"; 0 when the name is not sm_<number>.
+int smVersion(const std::string& arch) {
+  if (arch.rfind("sm_", 0) != 0 || arch.size() == 3) return 0;
+  int version = 0;
+  for (size_t i = 3; i < arch.size(); ++i) {
+    if (arch[i] < '0' || arch[i] > '9') return version;  // sm_90a: 90
+    version = version * 10 + (arch[i] - '0');
+  }
+  return version;
+}
+
 }  // namespace
 
 GpuLimits targetLimits(const std::string& target, const GpuProgramOptions& options) {
@@ -184,7 +195,10 @@ GpuLimits targetLimits(const std::string& target, const GpuProgramOptions& optio
   limits.matmul_precision = options.matmul_precision;
   if (target == "cuda") {
     limits.shared_bytes = kCudaSharedBytes;
-    if (options.tensor_cores) limits.matrix_units = MatrixUnits::Native;
+    // TF32 tensor-core instructions exist from sm_80 (Ampere) on; the PTX targets the oldest architecture named.
+    const bool tf32_tensor_cores = std::all_of(options.cuda_archs.begin(), options.cuda_archs.end(),
+                                               [](const std::string& arch) { return smVersion(arch) >= 80; });
+    if (options.tensor_cores && tf32_tensor_cores) limits.matrix_units = MatrixUnits::Native;
   } else if (options.emulate_matrix_units) {
     limits.matrix_units = MatrixUnits::Emulated;
   }

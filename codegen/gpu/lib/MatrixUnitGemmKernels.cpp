@@ -119,7 +119,7 @@ struct MatrixProduct {
   bool a_exact, b_exact;  // fp16 operands: exact in TF32, taken in one part
 
   std::string name() const {
-    return std::string("128x128x8_") + (emulated ? "emulated_" : "") +
+    return std::string(emulated ? "tc_emulated_" : "tc_") + "128x128x8_" +
            (precision == MatmulPrecision::Tf32 ? "tf32" : "fp32");
   }
   bool split(bool exact) const { return precision == MatmulPrecision::Fp32 && !exact; }

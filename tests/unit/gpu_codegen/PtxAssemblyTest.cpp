@@ -88,6 +88,18 @@ TEST(CudaArchs, LowestIsTheOldestNamed) {
   EXPECT_TRUE(error.empty()) << error;
 }
 
+TEST(CudaArchs, TensorCoresNeedSm80OrNewerEverywhere) {
+  GpuProgramOptions options;
+  EXPECT_EQ(targetLimits("cuda", options).matrix_units, MatrixUnits::Native);  // sm_80, sm_90
+  options.cuda_archs = {"sm_75", "sm_90"};  // Turing has no TF32 instructions
+  EXPECT_EQ(targetLimits("cuda", options).matrix_units, MatrixUnits::None);
+  options.cuda_archs = {"sm_120"};
+  EXPECT_EQ(targetLimits("cuda", options).matrix_units, MatrixUnits::Native);
+  options.tensor_cores = false;
+  EXPECT_EQ(targetLimits("cuda", options).matrix_units, MatrixUnits::None);
+  EXPECT_EQ(targetLimits("vulkan").matrix_units, MatrixUnits::None);
+}
+
 TEST(CudaArchs, UnknownOrMissingArchIsRefused) {
   std::string error;
   EXPECT_EQ(lowestCudaArch({"sm_80", "sm_42"}, error), "");

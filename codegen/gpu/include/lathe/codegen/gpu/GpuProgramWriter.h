@@ -19,7 +19,8 @@ struct EntryDispatches {
 struct GpuProgramOptions {
   /// cuda: the architectures to assemble cubins for; the PTX targets the oldest.
   std::vector<std::string> cuda_archs{"sm_80", "sm_90"};
-  /// cuda: GEMMs on tensor cores (MatrixUnitGemmKernels.cpp), else the scalar tiled kernels.
+  /// cuda: GEMMs on tensor cores (MatrixUnitGemmKernels.cpp) when every
+  /// architecture named is sm_80 or newer, else the scalar tiled kernels.
   bool tensor_cores = true;
   /// What tensor-core GEMMs compute with; the scalar kernels are fp32 whatever this says.
   MatmulPrecision matmul_precision = MatmulPrecision::Fp32;
