@@ -128,7 +128,10 @@ def cmd_decode(args):
         out = subprocess.run([os.path.join(build, "bin", "lathe-bench-decode"), artifact, "--batch", str(batch),
                               "--prompt-len", str(args.prompt_len), "--new-tokens", str(args.new_tokens),
                               "--runs", str(args.runs), "--device", args.device or args.target],
-                             check=True, capture_output=True, text=True, env=env)
+                             capture_output=True, text=True, env=env)
+        if out.returncode != 0:
+            sys.exit(f"bench.py: lathe-bench-decode failed (exit {out.returncode}) at batch {batch}:\n"
+                     f"{out.stderr.strip()}")
         lathe.append(json.loads(out.stdout))
     peer_env = peer_environment(args.threads, args.openblas_coretype)
     requested = requested_peer_device(args.target, args.device)
