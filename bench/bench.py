@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Lathe benchmarks against PyTorch and NumPy on the CPU.
+"""Lathe benchmarks against PyTorch and NumPy (on the CPU; with --target cuda, PyTorch on the same GPU).
 
 Subcommands:
   matmul   lathe::cpu::gemm (bench/matmul.cpp) vs numpy sgemm and torch.matmul.
@@ -18,7 +18,9 @@ See bench/README.md for how to read the numbers.
 Peers run in subprocesses with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE removed from
 the environment (they force OpenBLAS onto AVX2 kernels) and with
 OPENBLAS_NUM_THREADS set to the thread count; see docs in
-/work/shared/notes/toolchain.md "Measuring against PyTorch".
+/work/shared/notes/toolchain.md "Measuring against PyTorch". With --target cuda
+the PyTorch peers of forward, train and decode run on lathe's CUDA device (fp32,
+TF32 off) when torch has CUDA, and say so when it has not (bench/README.md).
 """
 import argparse
 import json
@@ -30,7 +32,7 @@ import sys
 import tempfile
 
 import decode_bench
-from peer_env import peer_environment
+from peer_env import peer_environment, peer_label, requested_peer_device, warn_if_peer_on_cpu
 
 PYTHON = "/usr/bin/python3"
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -114,10 +116,20 @@ def ratio(a, b):
     return f"{a / b:.2f}" if b else "n/a"
 
 
-def run_gpu_matmul(args):
+# lathe's GEMM variants on cuda (lathe-bench-gpu-matmul --kernel), as table columns.
+CUDA_MATMUL_KERNELS = (("tensor-fp32", "tc-fp32"), ("tensor-tf32", "tc-tf32"), ("scalar", "scalar"))
+
+
+def run_gpu_matmul(args, kernel=None):
     require_binary(args.gpu_binary, "lathe-bench-gpu-matmul", "--gpu-binary")
-    return run_json_lines([args.gpu_binary, "--device", args.device or args.target, "--runs", str(args.runs)],
-                          "lathe-bench-gpu-matmul")
+    command = [args.gpu_binary, "--device", args.device or args.target, "--runs", str(args.runs)]
+    if kernel:
+        command += ["--kernel", kernel, "--large"]
+    rows = run_json_lines(command, "lathe-bench-gpu-matmul")
+    for r in rows:
+        if "skipped" in r:
+            print(f"bench.py: {r['shape']} skipped{f' ({kernel})' if kernel else ''}: {r['skipped']}", file=sys.stderr)
+    return [r for r in rows if "skipped" not in r]
 
 
 def cmd_matmul(args):
@@ -192,10 +204,16 @@ def run_torch_cuda_peer(args, shapes):
 def cmd_gpu_matmul(args):
     """The GPU kernel's GFLOP/s (device timestamps) next to lathe's CPU GEMM in the same run (and, on cuda,
     next to PyTorch/cuBLAS on the same GPU)."""
-    gpu = run_gpu_matmul(args)
     cpu = {r["shape"]: r["gflops"] for r in run_lathe(args.binary, args.threads, args.runs)}
     if args.target == "cuda":
+        gpu = run_gpu_matmul(args, CUDA_MATMUL_KERNELS[0][0])
+        for kernel, column in CUDA_MATMUL_KERNELS:
+            rates = {r["shape"]: r["gflops"] for r in (gpu if kernel == CUDA_MATMUL_KERNELS[0][0]
+                                                          else run_gpu_matmul(args, kernel))}
+            for r in gpu:
+                r[column] = rates.get(r["shape"], 0.0)
         return print_cuda_matmul(args, gpu, cpu, run_torch_cuda_peer(args, gpu))
+    gpu = run_gpu_matmul(args)
     print(f"GFLOP/s, lathe on {args.device or args.target} (kernel time from device timestamps) and lathe on the "
           f"cpu ({args.threads} threads), median of {args.runs} runs")
     header = f"{'shape':<16} {'M':>5} {'N':>6} {'K':>5} {'B^T':>4} {args.target:>8} {'cpu':>8} {'gpu/cpu':>8}"
@@ -211,20 +229,25 @@ def cmd_gpu_matmul(args):
 
 
 def print_cuda_matmul(args, gpu, cpu, peer):
-    """lathe's fp32 GEMM on the GPU against cuBLAS (through PyTorch) in fp32, tf32, fp16 and bf16."""
+    """lathe's GEMMs on the GPU (tensor cores at fp32 and TF32 precision, scalar) against cuBLAS (through
+    PyTorch) in fp32, tf32, fp16 and bf16; ratios pair equal precisions."""
     torch_rows = {r["shape"]: r for r in peer["results"]} if peer else {}
     print(f"GFLOP/s, lathe on {args.device or args.target} (kernel time from CUDA events), median of {args.runs} "
           f"runs; " + (f"PyTorch {peer['torch']} (cuBLAS) on {peer['gpu']}" if peer else "no PyTorch-on-CUDA peer"))
-    header = f"{'shape':<16} {'M':>5} {'N':>6} {'K':>5} {'B^T':>4} {'lathe':>9} {'cpu':>8} " \
-             f"{'cublas32':>9} {'tf32':>9} {'fp16':>9} {'bf16':>9} {'l/cublas':>8}"
+    lathe_columns = [column for _, column in CUDA_MATMUL_KERNELS]
+    header = f"{'shape':<16} {'M':>5} {'N':>6} {'K':>5} {'B^T':>4} " + \
+        " ".join(f"{c:>9}" for c in lathe_columns) + f" {'cpu':>8} " + \
+        f"{'cublas32':>9} {'tf32':>9} {'fp16':>9} {'bf16':>9} {'fp32/cb':>8} {'tf32/cb':>8}"
     print(header)
     print("-" * len(header))
     for r in gpu:
         t = torch_rows.get(r["shape"], {})
-        cells = " ".join(f"{t.get(p + '_gflops', 0.0):>9.0f}" for p in ("fp32", "tf32", "fp16", "bf16"))
+        lathe_cells = " ".join(f"{r.get(c, 0.0):>9.0f}" for c in lathe_columns)
+        peer_cells = " ".join(f"{t.get(p + '_gflops', 0.0):>9.0f}" for p in ("fp32", "tf32", "fp16", "bf16"))
         print(f"{r['shape']:<16} {r['M']:>5} {r['N']:>6} {r['K']:>5} {'y' if r['trans_b'] else 'n':>4} "
-              f"{r['gflops']:>9.0f} {cpu.get(r['shape'], 0.0):>8.1f} {cells} "
-              f"{ratio(r['gflops'], t.get('fp32_gflops', 0.0)):>8}")
+              f"{lathe_cells} {cpu.get(r['shape'], 0.0):>8.1f} {peer_cells} "
+              f"{ratio(r.get('tc-fp32', 0.0), t.get('fp32_gflops', 0.0)):>8} "
+              f"{ratio(r.get('tc-tf32', 0.0), t.get('tf32_gflops', 0.0)):>8}")
     if args.json:
         write_json(args.json, [dict(r, cpu_gflops=cpu.get(r["shape"]), torch_cuda=torch_rows.get(r["shape"]))
                                for r in gpu])
@@ -298,15 +321,32 @@ def time_lathe_forward(args, artifact):
     return results
 
 
+def peer_device_options(args):
+    return ["--device", requested_peer_device(args.target, args.device)]
+
+
+def peer_description(args, report):
+    """Where a PyTorch peer ran, from one of its JSON lines; says so on stderr when it fell back to the CPU."""
+    warn_if_peer_on_cpu(requested_peer_device(args.target, args.device), report["device"], report["setup"])
+    return {"device": report["device"], "setup": report["setup"], "label": peer_label(args.target, report["device"])}
+
+
+def print_peer_setup(args, peer):
+    if args.target == "cuda":
+        print(f"peer: {peer['setup']}")
+
+
 def time_torch_forward(args, export_dir):
     command = [PYTHON, TORCH_FORWARD, export_dir, "--threads", str(args.threads), "--warmup", str(args.warmup),
-               "--runs", str(args.runs), "--shapes", ",".join(shape_name(s) for s in args.shapes)]
+               "--runs", str(args.runs), "--shapes", ",".join(shape_name(s) for s in args.shapes),
+               *peer_device_options(args)]
     rows = run_json_lines(command, "the PyTorch peer", peer_environment(args.threads, args.openblas_coretype))
     return {(r["batch"], r["seq"]): r for r in rows}
 
 
 def check_logits(args, export_dir, artifact, spec, workdir):
-    """Runs both on the same seeded ids; returns max |lathe - torch| / max |torch| over the logits."""
+    """Runs both on the same seeded ids; returns max |lathe - torch| / max |torch| over the logits (in float64)
+    and the peer's description."""
     import numpy as np
     shape = args.shapes[0]
     ids_path, lathe_path, torch_path = (os.path.join(workdir, n) for n in ("ids.npy", "lathe.npy", "torch.npy"))
@@ -314,19 +354,19 @@ def check_logits(args, export_dir, artifact, spec, workdir):
     run_json_lines([args.binary, artifact, "--threads", str(args.threads), "--warmup", "0", "--runs", "1",
                     *device_options(args), "--tokens-file", ids_path, "--dump-logits", lathe_path],
                    "lathe-bench-forward")
-    run_json_lines([PYTHON, TORCH_FORWARD, export_dir, "--threads", str(args.threads), "--tokens-file", ids_path,
-                    "--dump-logits", torch_path], "the PyTorch peer",
-                   peer_environment(args.threads, args.openblas_coretype))
-    ours, theirs = np.load(lathe_path), np.load(torch_path)
+    report = run_json_lines([PYTHON, TORCH_FORWARD, export_dir, "--threads", str(args.threads), "--tokens-file",
+                             ids_path, "--dump-logits", torch_path, *peer_device_options(args)], "the PyTorch peer",
+                            peer_environment(args.threads, args.openblas_coretype))[0]
+    ours, theirs = np.load(lathe_path).astype(np.float64), np.load(torch_path).astype(np.float64)
     if ours.shape != theirs.shape:
         sys.exit(f"bench.py: logits shapes differ: lathe {ours.shape}, torch {theirs.shape}")
-    return float(np.abs(ours - theirs).max() / np.abs(theirs).max())
+    return float(np.abs(ours - theirs).max() / np.abs(theirs).max()), peer_description(args, report)
 
 
 def measure_forward(args, workdir):
     """Medians over --repeat rounds, each round timing lathe then the peer (so load changes hit both)."""
     export_dir, artifact, spec = prepare_model(args, workdir)
-    rel_diff = check_logits(args, export_dir, artifact, spec, workdir)
+    rel_diff, peer = check_logits(args, export_dir, artifact, spec, workdir)
     rounds = [(time_lathe_forward(args, artifact), time_torch_forward(args, export_dir)) for _ in range(args.repeat)]
     rows = []
     for shape in args.shapes:
@@ -339,7 +379,7 @@ def measure_forward(args, workdir):
                      "kernels": rounds[0][0][shape].get("kernels")})
     check = {"shape": shape_name(args.shapes[0]), "max_rel_diff": rel_diff, "tolerance": LOGITS_TOLERANCE,
              "ok": rel_diff < LOGITS_TOLERANCE}
-    return {"model": spec["name"], "rows": rows, "logits_check": check}
+    return {"model": spec["name"], "rows": rows, "logits_check": check, "peer": peer}
 
 
 def peer_note(args):
@@ -370,11 +410,14 @@ def cmd_forward(args):
     require_binary(args.binary, "lathe-bench-forward", "--binary")
     result = with_workdir(args, measure_forward)
     print(f"Forward tokens/s, {result['model']}, lathe on {args.target}, {peer_note(args)}")
-    header = f"{'B x T':<10} {'lathe':>10} {'torch':>10} {'lathe/torch':>12}"
+    print_peer_setup(args, result["peer"])
+    label = result["peer"]["label"]
+    width = max(10, len(label))
+    header = f"{'B x T':<10} {'lathe':>10} {label:>{width}} {'lathe/torch':>12}"
     print(header)
     print("-" * len(header))
     for r in result["rows"]:
-        print(f"{r['shape']:<10} {r['lathe_tokens_per_s']:>10.1f} {r['torch_tokens_per_s']:>10.1f} "
+        print(f"{r['shape']:<10} {r['lathe_tokens_per_s']:>10.1f} {r['torch_tokens_per_s']:>{width}.1f} "
               f"{ratio(r['lathe_tokens_per_s'], r['torch_tokens_per_s']):>12}")
     for r in result["rows"]:
         if r["kernels"]:
@@ -432,6 +475,8 @@ def cmd_all(args):
         table.append(goal_row(f"forward {r['shape']}", "tokens/s", r["lathe_tokens_per_s"], None,
                               r["torch_tokens_per_s"], f"lathe/torch >= {FORWARD_GOAL:.2f}", speedup >= FORWARD_GOAL))
     print(f"Lathe vs numpy/OpenBLAS and PyTorch {forward['model']} forward, {peer_note(args)}")
+    if args.target == "cuda":
+        print(f"forward peer: {forward['peer']['setup']}; sgemm rows: lathe and the peers on the CPU")
     header = f"{'benchmark':<18} {'unit':<9} {'lathe':>8} {'numpy':>8} {'torch':>8} {'l/numpy':>8} {'l/torch':>8}  " \
              f"{'goal':<19} {'met':<3}"
     print(header)
@@ -484,18 +529,26 @@ def time_train_round(args, export_dir, artifact, ids):
     """One fresh process each, lathe first, so peak RSS is each process's own."""
     common = ["--ids", ids, "--threads", str(args.threads), "--warmup", str(args.warmup), "--runs", str(args.runs)]
     lathe = run_json_lines([args.binary, artifact, *common, *device_options(args)], "lathe-bench-train")[0]
-    peer = run_json_lines([PYTHON, TORCH_TRAIN, export_dir, *common], "the PyTorch training peer",
-                          peer_environment(args.threads, args.openblas_coretype))[0]
+    peer = run_json_lines([PYTHON, TORCH_TRAIN, export_dir, *common, *peer_device_options(args)],
+                          "the PyTorch training peer", peer_environment(args.threads, args.openblas_coretype))[0]
     return lathe, peer
 
 
-def train_row(model, shape, spec, rounds):
+def peak_memory_keys(report):
+    """The peer's peak memory and its value before the model: GPU memory when it trained on CUDA, else RSS."""
+    if "peak_gpu_bytes" in report:
+        return "peak_gpu_bytes", "gpu_before_model_bytes"
+    return "peak_rss_bytes", "rss_before_model_bytes"
+
+
+def train_row(args, model, shape, spec, rounds):
     def median_of(side, key):
         return statistics.median(r[side][key] for r in rounds)
 
     def memory(side):
-        peak = median_of(side, "peak_rss_bytes")
-        return peak / 2**20, (peak - median_of(side, "rss_before_model_bytes")) / 2**20
+        peak_key, before_key = peak_memory_keys(rounds[0][side])
+        peak = median_of(side, peak_key)
+        return peak / 2**20, (peak - median_of(side, before_key)) / 2**20
 
     lathe_loss, torch_loss = rounds[0][0]["first_loss"], rounds[0][1]["first_loss"]
     rel_diff = abs(lathe_loss - torch_loss) / abs(torch_loss)
@@ -508,7 +561,8 @@ def train_row(model, shape, spec, rounds):
             "lathe_model_rss_mib": lathe_model, "torch_model_rss_mib": torch_model,
             "lathe_first_loss": lathe_loss, "torch_first_loss": torch_loss,
             "loss_rel_diff": rel_diff, "loss_ok": rel_diff < LOSS_TOLERANCE,
-            "kernels": rounds[0][0].get("kernels")}
+            "kernels": rounds[0][0].get("kernels"), "peer": peer_description(args, rounds[0][1]),
+            "torch_memory": "gpu" if "peak_gpu_bytes" in rounds[0][1] else "rss"}
 
 
 def measure_train(args, workdir):
@@ -516,28 +570,45 @@ def measure_train(args, workdir):
     for index, (model, shape) in enumerate(args.configs):
         export_dir, artifact, ids, spec = prepare_train_model(args, model, shape, os.path.join(workdir, str(index)))
         rounds = [time_train_round(args, export_dir, artifact, ids) for _ in range(args.repeat)]
-        rows.append(train_row(model, shape, spec, rounds))
+        rows.append(train_row(args, model, shape, spec, rounds))
     return rows
+
+
+# The train default: the issue's GPT-2 124M step at B=16, T=1024 on a GPU; shapes a 2-core CPU measures in minutes.
+TRAIN_CONFIGS = {"cpu": "examples/gpt2.yaml:4x64,examples/gpt_small.yaml:8x256",
+                 "cuda": "examples/gpt2.yaml:16x1024"}
 
 
 def cmd_train(args):
     require_binary(args.binary, "lathe-bench-train", "--binary")
+    if args.configs is None:
+        args.configs = parse_train_configs(TRAIN_CONFIGS.get(args.target, TRAIN_CONFIGS["cpu"]))
     rows = with_workdir(args, measure_train)
     print(f"Training step (micro-step + AdamW) tokens/s and peak RSS, lathe on {args.target}, {peer_note(args)}")
-    header = f"{'model':<10} {'B x T':<7} {'lathe tok/s':>11} {'torch tok/s':>11} {'l/torch':>7}  " \
-             f"{'lathe MiB':>9} {'torch MiB':>9}  {'lathe +MiB':>10} {'torch +MiB':>10}  {'loss rel diff':>13}"
+    print_peer_setup(args, rows[0]["peer"])
+    label = rows[0]["peer"]["label"]
+    on_gpu = rows[0]["torch_memory"] == "gpu"
+    rate, peak, above = f"{label} tok/s", f"{label} {'GPU ' if on_gpu else ''}MiB", f"{label} +MiB"
+    widths = [max(11, len(rate)), max(9, len(peak)), max(10, len(above))]
+    header = f"{'model':<10} {'B x T':<7} {'lathe tok/s':>11} {rate:>{widths[0]}} {'l/torch':>7}  " \
+             f"{'lathe MiB':>9} {peak:>{widths[1]}}  {'lathe +MiB':>10} {above:>{widths[2]}}  {'loss rel diff':>13}"
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r['model']:<10} {r['shape']:<7} {r['lathe_tokens_per_s']:>11.1f} {r['torch_tokens_per_s']:>11.1f} "
+        print(f"{r['model']:<10} {r['shape']:<7} {r['lathe_tokens_per_s']:>11.1f} "
+              f"{r['torch_tokens_per_s']:>{widths[0]}.1f} "
               f"{ratio(r['lathe_tokens_per_s'], r['torch_tokens_per_s']):>7}  {r['lathe_peak_rss_mib']:>9.0f} "
-              f"{r['torch_peak_rss_mib']:>9.0f}  {r['lathe_model_rss_mib']:>10.0f} {r['torch_model_rss_mib']:>10.0f}  "
+              f"{r['torch_peak_rss_mib']:>{widths[1]}.0f}  {r['lathe_model_rss_mib']:>10.0f} "
+              f"{r['torch_model_rss_mib']:>{widths[2]}.0f}  "
               f"{r['loss_rel_diff']:>13.2e}{'' if r['loss_ok'] else ' MISMATCH'}")
     for r in rows:
         if r["kernels"]:
             print_kernel_table(f"{r['model']} {r['shape']} train_micro_step", r["kernels"])
     print("MiB: peak RSS of the process (ru_maxrss); +MiB: that peak minus the RSS just before the model was loaded "
           "(runtime/interpreter and libraries excluded).")
+    if on_gpu:
+        print(f"{peak}: torch.cuda.max_memory_allocated (tensors on the GPU; the caching allocator reserves more); "
+              f"lathe's MiB is host RSS only, its device buffers are not in it.")
     print(f"first-step loss check: |lathe - torch| / |torch| < {LOSS_TOLERANCE:.0e}: "
           + ("ok" if all(r["loss_ok"] for r in rows) else "MISMATCH: the two do not compute the same loss"))
     if args.json:
@@ -635,9 +706,9 @@ def add_forward_options(parser, with_peer=True):
 def add_target_option(parser):
     parser.add_argument("--target", choices=("cpu", "vulkan", "cuda"), default="cpu",
                         help="where lathe runs: cpu, vulkan or cuda (artifacts compiled for cpu,TARGET; per-kernel "
-                             "device times are printed too). The peers stay on the CPU (on lavapipe, Mesa's CPU "
-                             "Vulkan, speed is not meaningful), except matmul --target cuda, which adds PyTorch on "
-                             "the GPU (cuBLAS) when torch can use CUDA")
+                             "device times are printed too). On cuda the PyTorch peers run on the same GPU (fp32, "
+                             "TF32 off) when torch can use CUDA, else on the CPU, saying so; on vulkan they stay on "
+                             "the CPU (on lavapipe, Mesa's CPU Vulkan, speed is not meaningful)")
     parser.add_argument("--device", default=None,
                         help="device for a GPU --target, e.g. vulkan:1 or cuda:1 (default: the target's first)")
 
@@ -737,9 +808,9 @@ def main():
     every.set_defaults(func=cmd_all)
 
     train = sub.add_parser("train", help="training step tokens/s and peak RSS: lathe vs PyTorch + AdamW")
-    train.add_argument("--configs", type=parse_train_configs,
-                       default=parse_train_configs("examples/gpt2.yaml:4x64,examples/gpt_small.yaml:8x256"),
-                       help="comma-separated MODEL:BxT (default examples/gpt2.yaml:4x64,examples/gpt_small.yaml:8x256)")
+    train.add_argument("--configs", type=parse_train_configs, default=None,
+                       help=f"comma-separated MODEL:BxT (default {TRAIN_CONFIGS['cpu']}; "
+                            f"with --target cuda {TRAIN_CONFIGS['cuda']})")
     train.add_argument("--threads", type=int, default=2)
     train.add_argument("--runs", type=int, default=5, help="timed steps per process (median is reported)")
     train.add_argument("--warmup", type=int, default=1, help="untimed steps first (>= 1; the first gives the loss)")

@@ -2,14 +2,15 @@
 // JSON object per line. Each shape is a one-dispatch artifact (A and B inputs,
 // C output) carrying the kernel `lathe compile` would generate; the time is the
 // median of the device's own timestamps for the dispatch (profiling), so
-// uploads and submission overhead are not counted.
-#include <algorithm>
+// uploads and submission overhead are not counted. --kernel picks the variant
+// on cuda: tensor cores at fp32 precision (split TF32 operands, the default),
+// at TF32 precision, or the scalar tiled kernel (Vulkan's only one).
 #include <cstdio>
-#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "Driver.h"
 #include "MatmulShapes.h"
 #include "SchemaVersion.h"
 #include "artifact_generated.h"
@@ -30,8 +31,17 @@ std::unique_ptr<fb::TensorSpecT> matrix(const std::string& name, int64_t rows, i
   return spec;
 }
 
+/// The GEMM variant --kernel names, as GpuProgramOptions.
+gpu::GpuProgramOptions kernelOptions(const std::string& kernel) {
+  gpu::GpuProgramOptions options;
+  options.tensor_cores = kernel != "scalar";
+  if (kernel == "tensor-tf32") options.matmul_precision = gpu::MatmulPrecision::Tf32;
+  return options;
+}
+
 /// C(M,N) = A(M,K) . op(B) as an artifact for the cpu and `target`.
-std::vector<uint8_t> gemmArtifact(const MatmulShape& s, const std::string& target) {
+std::vector<uint8_t> gemmArtifact(const MatmulShape& s, const std::string& target,
+                                  const gpu::GpuProgramOptions& options) {
   fb::ArtifactT a;
   a.schema_version = fb::kSchemaVersion;
   a.producer = "lathe-bench-gpu-matmul";
@@ -56,7 +66,7 @@ std::vector<uint8_t> gemmArtifact(const MatmulShape& s, const std::string& targe
                               {s.name}};
   flatbuffers::FlatBufferBuilder program_fbb;
   std::string error;
-  auto program = gpu::writeGpuProgram(program_fbb, target, {shapes}, error);
+  auto program = gpu::writeGpuProgram(program_fbb, target, {shapes}, error, options);
   if (program.IsNull()) throw std::runtime_error(error);
   program_fbb.Finish(program);
   a.gpu_programs.emplace_back(flatbuffers::GetRoot<fb::GpuProgram>(program_fbb.GetBufferPointer())->UnPack());
@@ -68,9 +78,9 @@ std::vector<uint8_t> gemmArtifact(const MatmulShape& s, const std::string& targe
   return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
 }
 
-double medianGflops(const MatmulShape& s, const std::string& device, int runs) {
+double medianGflops(const MatmulShape& s, const std::string& device, const std::string& kernel, int runs) {
   const std::string target = device.substr(0, device.find(':'));
-  const std::vector<uint8_t> bytes = gemmArtifact(s, target);
+  const std::vector<uint8_t> bytes = gemmArtifact(s, target, kernelOptions(kernel));
   lathe::Session session(lathe::Artifact::fromMemory(bytes.data(), bytes.size()), device);
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -88,43 +98,59 @@ double medianGflops(const MatmulShape& s, const std::string& device, int runs) {
     const double seconds = session.profile().at(0).microseconds * 1e-6;
     rates.push_back(flops / seconds * 1e-9);
   }
-  std::sort(rates.begin(), rates.end());
-  return rates[rates.size() / 2];
+  return lathe::bench::median(rates);
 }
 
-int usage(const char* argv0) {
-  std::fprintf(stderr, "usage: %s [--device vulkan[:N]|cuda[:N]] [--runs N] [--shape NAME]...\n", argv0);
-  return 2;
+std::string jsonEscaped(const std::string& text) {
+  std::string escaped;
+  for (char c : text) {
+    if (c == '"' || c == '\\') escaped += '\\';
+    escaped += c == '\n' ? ' ' : c;
+  }
+  return escaped;
+}
+
+struct Options {
+  std::string device = "vulkan";
+  std::string kernel = "tensor-fp32";  // on cuda; Vulkan has the scalar kernel only
+  int runs = 5;
+  bool large = false;               // also kLargeMatmulShapes
+  std::vector<std::string> shapes;  // names from the shape tables; empty: all
+};
+
+int benchmark(Options options) {
+  if (options.device.rfind("cuda", 0) != 0) options.kernel = "scalar";
+  const bool large = options.large || !options.shapes.empty();  // a shape named is run
+  for (const MatmulShape& s : lathe::bench::selectedShapes(options.shapes, large)) {
+    double gflops = 0.0;
+    try {
+      gflops = medianGflops(s, options.device, options.kernel, options.runs);
+    } catch (const lathe::RuntimeError& error) {  // the device refuses the shape (e.g. a binding too large): say so, go on
+      std::printf("{\"shape\": \"%s\", \"skipped\": \"%s\"}\n", s.name, jsonEscaped(error.what()).c_str());
+      continue;
+    }
+    std::printf("{\"impl\": \"lathe-%s\", \"kernel\": \"%s\", \"shape\": \"%s\", \"M\": %lld, \"N\": %lld, "
+                "\"K\": %lld, \"trans_b\": %s, \"gflops\": %.1f}\n",
+                options.device.c_str(), options.kernel.c_str(), s.name, (long long)s.M, (long long)s.N,
+                (long long)s.K, s.trans_b ? "true" : "false", gflops);
+    std::fflush(stdout);
+  }
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string device = "vulkan";
-  int runs = 5;
-  std::vector<std::string> only;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (i + 1 >= argc) return usage(argv[0]);
-    if (arg == "--device") device = argv[++i];
-    else if (arg == "--runs") runs = std::atoi(argv[++i]);
-    else if (arg == "--shape") only.push_back(argv[++i]);
-    else return usage(argv[0]);
-  }
-  if (runs < 1) return usage(argv[0]);
-  try {
-    for (const MatmulShape& s : lathe::bench::kMatmulShapes) {
-      if (!only.empty() && std::find(only.begin(), only.end(), s.name) == only.end()) continue;
-      const double gflops = medianGflops(s, device, runs);
-      std::printf("{\"impl\": \"lathe-%s\", \"shape\": \"%s\", \"M\": %lld, \"N\": %lld, \"K\": %lld, "
-                  "\"trans_b\": %s, \"gflops\": %.1f}\n",
-                  device.c_str(), s.name, (long long)s.M, (long long)s.N, (long long)s.K,
-                  s.trans_b ? "true" : "false", gflops);
-      std::fflush(stdout);
-    }
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "lathe-bench-gpu-matmul: %s\n", error.what());
-    return 1;
-  }
-  return 0;
+  Options options;
+  CLI::App app{"GFLOP/s of the GPU Gemm kernel, one JSON object per shape", "lathe-bench-gpu-matmul"};
+  app.add_option("--device", options.device, "vulkan[:N] or cuda[:N]");
+  app.add_option("--kernel", options.kernel,
+                 "cuda's GEMM: tensor cores at fp32 precision (split TF32 operands) or TF32, or the scalar kernel")
+      ->check(CLI::IsMember({"tensor-fp32", "tensor-tf32", "scalar"}));
+  app.add_option("--runs", options.runs, "timed runs per shape (median is reported)")
+      ->check(lathe::bench::atLeast(1));
+  app.add_flag("--large", options.large, "also the shapes only fast GPUs run quickly (M = 16384, 4096 square)");
+  app.add_option("--shape", options.shapes, "only this shape (repeatable)")
+      ->check(CLI::IsMember(lathe::bench::matmulShapeNames(/*large=*/true)));
+  return lathe::bench::runDriver(app, argc, argv, [&] { return benchmark(options); });
 }

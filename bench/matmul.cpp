@@ -1,14 +1,13 @@
 // lathe-bench-matmul: GFLOP/s of lathe::cpu::gemm (median of timed runs after
 // warm-up), one JSON object per line.
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "Driver.h"
 #include "Kernels.h"
 #include "MatmulShapes.h"
 #include "ThreadPool.h"
@@ -40,37 +39,37 @@ double medianGflops(lathe::cpu::ThreadPool& pool, const Shape& s, int runs) {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     rates.push_back(flops / seconds * 1e-9);
   }
-  std::sort(rates.begin(), rates.end());
-  return rates[rates.size() / 2];
+  return lathe::bench::median(rates);
 }
 
-int usage(const char* argv0) {
-  std::fprintf(stderr, "usage: %s [--threads N] [--runs N] [--shape NAME]...\n", argv0);
-  return 2;
+struct Options {
+  int threads = 2;
+  int runs = 9;
+  std::vector<std::string> shapes;  // names from kMatmulShapes; empty: all
+};
+
+int benchmark(const Options& options) {
+  lathe::cpu::ThreadPool pool(options.threads);
+  for (const Shape& s : lathe::bench::selectedShapes(options.shapes)) {
+    double gflops = medianGflops(pool, s, options.runs);
+    std::printf("{\"impl\": \"lathe\", \"shape\": \"%s\", \"M\": %lld, \"N\": %lld, \"K\": %lld, \"trans_b\": %s, "
+                "\"threads\": %d, \"gflops\": %.1f}\n",
+                s.name, (long long)s.M, (long long)s.N, (long long)s.K, s.trans_b ? "true" : "false", options.threads,
+                gflops);
+    std::fflush(stdout);
+  }
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 2, runs = 9;
-  std::vector<std::string> only;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (i + 1 >= argc) return usage(argv[0]);
-    if (arg == "--threads") threads = std::atoi(argv[++i]);
-    else if (arg == "--runs") runs = std::atoi(argv[++i]);
-    else if (arg == "--shape") only.push_back(argv[++i]);
-    else return usage(argv[0]);
-  }
-  if (threads < 1 || runs < 1) return usage(argv[0]);
-  lathe::cpu::ThreadPool pool(threads);
-  for (const Shape& s : lathe::bench::kMatmulShapes) {
-    if (!only.empty() && std::find(only.begin(), only.end(), s.name) == only.end()) continue;
-    double gflops = medianGflops(pool, s, runs);
-    std::printf("{\"impl\": \"lathe\", \"shape\": \"%s\", \"M\": %lld, \"N\": %lld, \"K\": %lld, \"trans_b\": %s, "
-                "\"threads\": %d, \"gflops\": %.1f}\n",
-                s.name, (long long)s.M, (long long)s.N, (long long)s.K, s.trans_b ? "true" : "false", threads, gflops);
-    std::fflush(stdout);
-  }
-  return 0;
+  Options options;
+  CLI::App app{"GFLOP/s of lathe::cpu::gemm, one JSON object per shape", "lathe-bench-matmul"};
+  app.add_option("--threads", options.threads, "CPU threads")->check(lathe::bench::atLeast(1));
+  app.add_option("--runs", options.runs, "timed runs per shape (median is reported)")
+      ->check(lathe::bench::atLeast(1));
+  app.add_option("--shape", options.shapes, "only this shape (repeatable)")
+      ->check(CLI::IsMember(lathe::bench::matmulShapeNames()));
+  return lathe::bench::runDriver(app, argc, argv, [&] { return benchmark(options); });
 }

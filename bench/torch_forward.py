@@ -8,7 +8,11 @@ F.layer_norm, F.gelu). Prints one JSON object per shape, like
 lathe-bench-forward. bench.py runs it in a subprocess with the peer's
 OpenBLAS environment.
 
-  torch_forward.py MODEL_DIR --threads 2 --shapes 4x64,4x256 [--runs 10]
+--device cuda[:N] runs it on that GPU (fp32, TF32 matmuls off, attention through
+F.scaled_dot_product_attention when this torch has it), synchronizing around
+every timed forward; without CUDA in this torch it says so and uses the CPU.
+
+  torch_forward.py MODEL_DIR --threads 2 --shapes 4x64,4x256 [--runs 10] [--device cuda]
   torch_forward.py MODEL_DIR --tokens-file ids.npy --dump-logits out.npy
 """
 import argparse
@@ -25,6 +29,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
 from lathe_ref import parse_block, read_safetensors, sinusoidal_table  # noqa: E402
+from peer_env import synchronize, torch_device  # noqa: E402
 
 
 def read_float32_weights(path):
@@ -52,9 +57,12 @@ ACTIVATIONS = {
 
 
 class FastModel:
-    """Float32 weights rearranged once for speed; forward() takes (B, T) ids."""
+    """Float32 weights rearranged once for speed, on `device`; forward() takes (B, T) ids there."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, device):
+        self.device = device
+        # Fused causal attention where it exists (torch >= 2.0); on the CPU the explicit product stays, as before.
+        self.fused_attention = device.type == "cuda" and hasattr(F, "scaled_dot_product_attention")
         with open(os.path.join(directory, "model.json")) as f:
             self.spec = json.load(f)
         self.block = parse_block(self.spec["block"])
@@ -74,6 +82,7 @@ class FastModel:
                     self.w[p + ".qkv.weight"] = torch.cat([self.w.pop(f"{p}.{x}.weight") for x in "qkv"]).contiguous()
                     if spec["bias"]:
                         self.w[p + ".qkv.bias"] = torch.cat([self.w.pop(f"{p}.{x}.bias") for x in "qkv"])
+        self.w = {name: tensor.to(device) for name, tensor in self.w.items()}
         self.head = self.w["embed.tokens"] if spec["tied_embeddings"] else self.w["lm_head.weight"]
 
     def bias(self, prefix):
@@ -88,8 +97,9 @@ class FastModel:
     def rope(self, x, T):
         """Rotate-half RoPE on (B, heads, T, D)."""
         half = self.D // 2
-        freqs = torch.pow(float(self.spec["rope_theta"]), -2.0 * torch.arange(half, dtype=torch.float32) / self.D)
-        angle = torch.arange(T, dtype=torch.float32)[:, None] * freqs[None, :]
+        arange = lambda n: torch.arange(n, dtype=torch.float32, device=self.device)  # noqa: E731
+        freqs = torch.pow(float(self.spec["rope_theta"]), -2.0 * arange(half) / self.D)
+        angle = arange(T)[:, None] * freqs[None, :]
         cos, sin = torch.cos(angle), torch.sin(angle)
         lo, hi = x[..., :half], x[..., half:]
         return torch.cat([lo * cos - hi * sin, hi * cos + lo * sin], dim=-1)
@@ -107,8 +117,11 @@ class FastModel:
         if Hkv != H:  # query head h reads kv head h // (H / Hkv)
             k = k.repeat_interleave(H // Hkv, dim=1)
             v = v.repeat_interleave(H // Hkv, dim=1)
-        scores = torch.matmul(q, k.transpose(-1, -2)).mul_(1.0 / math.sqrt(D)).add_(mask)
-        out = torch.matmul(torch.softmax(scores, dim=-1), v)
+        if self.fused_attention:
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            scores = torch.matmul(q, k.transpose(-1, -2)).mul_(1.0 / math.sqrt(D)).add_(mask)
+            out = torch.matmul(torch.softmax(scores, dim=-1), v)
         out = out.transpose(1, 2).reshape(B, T, H * D)
         return F.linear(out, self.w[prefix + ".o.weight"], self.bias(prefix + ".o"))
 
@@ -127,8 +140,8 @@ class FastModel:
         if spec["positions"] == "learned":
             h = h + self.w["embed.positions"][:T]
         elif spec["positions"] == "sinusoidal":
-            h = h + sinusoidal_table(T, spec["d_model"]).float()
-        mask = torch.full((T, T), float("-inf")).triu_(1)
+            h = h + sinusoidal_table(T, spec["d_model"]).float().to(self.device)
+        mask = torch.full((T, T), float("-inf"), device=self.device).triu_(1)
         for layer in range(spec["layers"]):
             values = {"x": h}
             for node in self.block:
@@ -163,8 +176,10 @@ def time_forward(model, ids, warmup, runs):
         model.forward(ids)
     times = []
     for _ in range(runs):
+        synchronize(model.device)
         start = time.perf_counter()
         model.forward(ids)
+        synchronize(model.device)
         times.append(time.perf_counter() - start)
     return times
 
@@ -179,28 +194,32 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--tokens-file", help="(B, T) int .npy: run once on these ids instead of timing")
     parser.add_argument("--dump-logits", help="with --tokens-file: write the float32 logits here")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     args = parser.parse_args()
     if args.threads < 1 or args.runs < 1 or args.warmup < 0:
         parser.error("--threads and --runs must be >= 1, --warmup >= 0")
-    torch.set_num_threads(args.threads)
-    model = FastModel(args.model)
+    device, setup = torch_device(args.device, args.threads, "torch_forward.py")
+    model = FastModel(args.model, device)
+    if model.fused_attention:
+        setup += ", scaled_dot_product_attention"
     with torch.inference_mode():
         if args.tokens_file:
-            ids = torch.from_numpy(np.load(args.tokens_file).astype(np.int64))
+            ids = torch.from_numpy(np.load(args.tokens_file).astype(np.int64)).to(device)
             logits = model.forward(ids)
             if args.dump_logits:
-                np.save(args.dump_logits, logits.numpy())
+                np.save(args.dump_logits, logits.cpu().numpy())
+            print(json.dumps({"device": str(device), "setup": setup}), flush=True)
             return
-        gen = torch.Generator().manual_seed(args.seed)
+        gen = torch.Generator().manual_seed(args.seed)  # ids drawn on the CPU: the same on every device
         for B, T in args.shapes:
             if T > model.spec["context_length"]:
                 sys.exit(f"torch_forward.py: T={T} exceeds the context length {model.spec['context_length']}")
-            ids = torch.randint(0, model.spec["vocab_size"], (B, T), generator=gen)
+            ids = torch.randint(0, model.spec["vocab_size"], (B, T), generator=gen).to(device)
             times = sorted(time_forward(model, ids, args.warmup, args.runs))
             median = statistics.median(times)
             print(json.dumps({"impl": "torch", "batch": B, "seq": T, "threads": torch.get_num_threads(),
                               "runs": args.runs, "median_s": median, "min_s": times[0],
-                              "tokens_per_s": B * T / median}), flush=True)
+                              "tokens_per_s": B * T / median, "device": str(device), "setup": setup}), flush=True)
 
 
 if __name__ == "__main__":

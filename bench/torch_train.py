@@ -9,9 +9,16 @@ hyper-parameters lathe-bench-train gives optimizer_step (lr, betas (0.9, 0.95),
 eps 1e-8, weight decay 0.1 on matrices outside embed.*). Prints one JSON object
 like lathe-bench-train: the first step's loss, step times, tokens/s and peak RSS.
 
-  torch_train.py MODEL_DIR --ids ids.npy [--threads 2] [--warmup 1] [--runs 5]
+--device cuda[:N] trains on that GPU: fp32 with TF32 matmuls off, attention through
+F.scaled_dot_product_attention and AdamW with fused=True where this torch has them,
+a synchronize around every timed step, and the peak GPU memory
+(torch.cuda.max_memory_allocated) next to the peak RSS. Without CUDA in this torch
+it says so and trains on the CPU.
+
+  torch_train.py MODEL_DIR --ids ids.npy [--threads 2] [--warmup 1] [--runs 5] [--device cuda]
 """
 import argparse
+import inspect
 import json
 import os
 import resource
@@ -22,6 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from peer_env import synchronize, torch_device
 from torch_forward import ACTIVATIONS, FastModel
 
 
@@ -37,8 +45,8 @@ def peak_rss_bytes():
 class TrainableModel(FastModel):
     """FastModel with every weight a parameter; the MLP avoids in-place ops autograd needs the inputs of."""
 
-    def __init__(self, directory):
-        super().__init__(directory)
+    def __init__(self, directory, device):
+        super().__init__(directory, device)
         for tensor in self.w.values():
             tensor.requires_grad_(True)
 
@@ -55,7 +63,28 @@ class TrainableModel(FastModel):
         decay = [t for name, t in self.w.items() if t.dim() == 2 and not name.startswith("embed.")]
         keep = [t for name, t in self.w.items() if not (t.dim() == 2 and not name.startswith("embed."))]
         groups = [{"params": decay, "weight_decay": 0.1}, {"params": keep, "weight_decay": 0.0}]
-        return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), eps=1e-8)
+        return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), eps=1e-8,
+                                 **({"fused": True} if self.fused_adamw() else {}))
+
+    def fused_adamw(self):
+        """One fused kernel for the whole update: on CUDA, in torch versions whose AdamW has it (2.0 on)."""
+        return self.device.type == "cuda" and "fused" in inspect.signature(torch.optim.AdamW).parameters
+
+
+def gpu_memory_bytes(device):
+    """Bytes held by tensors on the GPU now, and at most so far (None, None on the CPU)."""
+    if device.type != "cuda":
+        return None, None
+    return torch.cuda.memory_allocated(device), torch.cuda.max_memory_allocated(device)
+
+
+def timed_train_step(model, optimizer, tokens, targets):
+    """(loss, seconds) of one step, the device's queued work included."""
+    synchronize(model.device)
+    start = time.perf_counter()
+    loss = train_step(model, optimizer, tokens, targets)
+    synchronize(model.device)
+    return loss, time.perf_counter() - start
 
 
 def train_step(model, optimizer, tokens, targets):
@@ -76,34 +105,34 @@ def main():
     parser.add_argument("--warmup", type=int, default=1, help="untimed steps first (>= 1: the first gives first_loss)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     args = parser.parse_args()
     if args.threads < 1 or args.runs < 1 or args.warmup < 1 or args.lr <= 0:
         parser.error("--threads, --runs and --warmup must be >= 1, --lr > 0")
-    torch.set_num_threads(args.threads)
+    device, setup = torch_device(args.device, args.threads, "torch_train.py")
     ids = torch.from_numpy(np.load(args.ids).astype(np.int64))
     if ids.dim() != 2 or ids.shape[1] < 2:
         sys.exit(f"torch_train.py: {args.ids}: expected a (B, T+1) array with T >= 1, got {tuple(ids.shape)}")
-    tokens, targets = ids[:, :-1].contiguous(), ids[:, 1:].contiguous()
+    tokens, targets = ids[:, :-1].contiguous().to(device), ids[:, 1:].contiguous().to(device)
     rss_before_model = current_rss_bytes()
-    model = TrainableModel(args.model)
+    gpu_before_model, _ = gpu_memory_bytes(device)
+    model = TrainableModel(args.model, device)
     optimizer = model.optimizer(args.lr)
-    start = time.perf_counter()
-    first_loss = train_step(model, optimizer, tokens, targets)
-    first_step_s = time.perf_counter() - start
+    setup += "".join(f", {name}" for name, used in (("scaled_dot_product_attention", model.fused_attention),
+                                                     ("fused AdamW", model.fused_adamw())) if used)
+    first_loss, first_step_s = timed_train_step(model, optimizer, tokens, targets)
     for _ in range(args.warmup - 1):
         train_step(model, optimizer, tokens, targets)
-    times = []
-    for _ in range(args.runs):
-        start = time.perf_counter()
-        train_step(model, optimizer, tokens, targets)
-        times.append(time.perf_counter() - start)
-    times.sort()
+    times = sorted(timed_train_step(model, optimizer, tokens, targets)[1] for _ in range(args.runs))
     median = times[len(times) // 2]  # as lathe-bench-train
     B, T = tokens.shape
-    print(json.dumps({"impl": "torch", "batch": B, "seq": T, "threads": torch.get_num_threads(), "runs": args.runs,
-                      "first_loss": first_loss, "first_step_s": first_step_s, "median_s": median, "min_s": times[0],
-                      "tokens_per_s": B * T / median, "rss_before_model_bytes": rss_before_model,
-                      "peak_rss_bytes": peak_rss_bytes()}), flush=True)
+    result = {"impl": "torch", "batch": B, "seq": T, "threads": torch.get_num_threads(), "runs": args.runs,
+              "first_loss": first_loss, "first_step_s": first_step_s, "median_s": median, "min_s": times[0],
+              "tokens_per_s": B * T / median, "rss_before_model_bytes": rss_before_model,
+              "peak_rss_bytes": peak_rss_bytes(), "device": str(device), "setup": setup}
+    if device.type == "cuda":
+        result.update(gpu_before_model_bytes=gpu_before_model, peak_gpu_bytes=gpu_memory_bytes(device)[1])
+    print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

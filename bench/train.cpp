@@ -11,7 +11,6 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <stdexcept>
@@ -20,7 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "KernelProfile.h"
+#include "ArtifactBench.h"
+#include "Driver.h"
 #include "Npy.h"
 #include "lathe/lathe.hpp"
 
@@ -37,61 +37,19 @@ struct Options {
   bool profile = false;  // add per-kernel-kind device times of one more micro-step
 };
 
-const char* const kUsage =
-    "usage: lathe-bench-train ARTIFACT --ids ids.npy [--threads N] [--warmup N] [--runs N] [--lr LR]\n"
-    "                         [--device cpu|vulkan[:N]|cuda[:N]] [--profile 0|1]\n"
-    "  ids.npy: (B, T+1) int32 token ids; tokens = ids[:, :T], targets = ids[:, 1:]\n";
-
-int64_t parseInteger(const std::string& flag, const std::string& text, int64_t min_value) {
-  size_t used = 0;
-  long long value = 0;
-  try {
-    value = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || text.empty() || value < min_value)
-    throw std::invalid_argument(flag + ": '" + text + "' is not an integer >= " + std::to_string(min_value));
-  return value;
-}
-
-float parsePositive(const std::string& flag, const std::string& text) {
-  size_t used = 0;
-  float value = 0;
-  try {
-    value = std::stof(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || text.empty() || !(value > 0))
-    throw std::invalid_argument(flag + ": '" + text + "' is not a number > 0");
-  return value;
-}
-
-Options parseOptions(int argc, char** argv) {
-  Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg.rfind("--", 0) != 0) {
-      if (!options.artifact.empty()) throw std::invalid_argument("more than one artifact given ('" + arg + "')");
-      options.artifact = arg;
-      continue;
-    }
-    if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
-    const std::string value = argv[++i];
-    if (arg == "--ids") options.ids_file = value;
-    else if (arg == "--threads") options.threads = static_cast<int>(parseInteger(arg, value, 1));
-    // At least one warm-up step: the first step's loss is the cross-check.
-    else if (arg == "--warmup") options.warmup = static_cast<int>(parseInteger(arg, value, 1));
-    else if (arg == "--runs") options.runs = static_cast<int>(parseInteger(arg, value, 1));
-    else if (arg == "--lr") options.lr = parsePositive(arg, value);
-    else if (arg == "--device") options.device = value;
-    else if (arg == "--profile") options.profile = parseInteger(arg, value, 0) != 0;
-    else throw std::invalid_argument("unknown option '" + arg + "'");
-  }
-  if (options.artifact.empty()) throw std::invalid_argument("no artifact given");
-  if (options.ids_file.empty()) throw std::invalid_argument("no --ids file given");
-  return options;
+void addOptions(CLI::App& app, Options& options) {
+  using lathe::bench::atLeast;
+  app.add_option("artifact", options.artifact, "artifact compiled with `lathe compile --train`")->required();
+  app.add_option("--ids", options.ids_file, "(B, T+1) int32 token ids; tokens = ids[:, :T], targets = ids[:, 1:]")
+      ->required();
+  app.add_option("--threads", options.threads, "CPU threads (LATHE_NUM_THREADS)")->check(atLeast(1));
+  app.add_option("--warmup", options.warmup, "untimed steps first; the first step's loss is the cross-check")
+      ->check(atLeast(1));
+  app.add_option("--runs", options.runs, "timed steps (median is reported)")->check(atLeast(1));
+  app.add_option("--lr", options.lr, "AdamW learning rate")->check(lathe::bench::positive());
+  app.add_option("--device", options.device, "cpu, vulkan[:N] or cuda[:N]");
+  app.add_option("--profile", options.profile, "1: add per-kernel-kind device times of one more micro-step")
+      ->check(atLeast(0));
 }
 
 struct Batch {
@@ -126,10 +84,6 @@ int64_t peakRssBytes() {
   return static_cast<int64_t>(usage.ru_maxrss) * 1024;
 }
 
-double seconds(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 class TrainStep {
 public:
   TrainStep(const lathe::Artifact& artifact, const Batch& batch, float lr, const std::string& device)
@@ -160,29 +114,24 @@ private:
 };
 
 int benchmark(const Options& options) {
-  // The CPU device sizes its thread pool from this variable when the session is created.
-  setenv("LATHE_NUM_THREADS", std::to_string(options.threads).c_str(), 1);
+  lathe::bench::setCpuThreads(options.threads);
   const Batch batch = splitIds(lathe::npy::readTokens(options.ids_file), options.ids_file);
   const int64_t rss_before_model = currentRssBytes();
   lathe::Artifact artifact(options.artifact);
   const int64_t B = batch.shape[0], T = batch.shape[1];
-  if (B > artifact.maxBatch() || T > artifact.maxSeq())
-    throw std::invalid_argument("B=" + std::to_string(B) + ", T=" + std::to_string(T) + " exceeds the artifact's " +
-                                "max batch " + std::to_string(artifact.maxBatch()) + " / max seq " +
-                                std::to_string(artifact.maxSeq()));
+  lathe::bench::checkBatchFits(artifact, B, T);
   TrainStep step(artifact, batch, options.lr, options.device);
   auto start = std::chrono::steady_clock::now();
   const float first_loss = step.run();
-  const double first_step_s = seconds(start);
+  const double first_step_s = lathe::bench::secondsSince(start);
   for (int i = 1; i < options.warmup; ++i) step.run();
   std::vector<double> times;
   for (int i = 0; i < options.runs; ++i) {
     start = std::chrono::steady_clock::now();
     step.run();
-    times.push_back(seconds(start));
+    times.push_back(lathe::bench::secondsSince(start));
   }
-  std::sort(times.begin(), times.end());
-  const double median = times[times.size() / 2];
+  const double median = lathe::bench::median(times);
   const int64_t peak_rss = peakRssBytes();
   nlohmann::json result = {{"impl", "lathe"},
                            {"batch", B},
@@ -192,7 +141,7 @@ int benchmark(const Options& options) {
                            {"first_loss", first_loss},
                            {"first_step_s", first_step_s},
                            {"median_s", median},
-                           {"min_s", times.front()},
+                           {"min_s", *std::min_element(times.begin(), times.end())},
                            {"tokens_per_s", double(B * T) / median},
                            {"rss_before_model_bytes", rss_before_model},
                            {"peak_rss_bytes", peak_rss},
@@ -206,16 +155,8 @@ int benchmark(const Options& options) {
 
 int main(int argc, char** argv) {
   Options options;
-  try {
-    options = parseOptions(argc, argv);
-  } catch (const std::exception& error) {
-    std::cerr << "lathe-bench-train: " << error.what() << "\n" << kUsage;
-    return 2;
-  }
-  try {
-    return benchmark(options);
-  } catch (const std::exception& error) {
-    std::cerr << "lathe-bench-train: " << error.what() << "\n";
-    return 1;
-  }
+  CLI::App app{"Training-step throughput and peak memory of a --train artifact, as one JSON object",
+               "lathe-bench-train"};
+  addOptions(app, options);
+  return lathe::bench::runDriver(app, argc, argv, [&] { return benchmark(options); });
 }

@@ -9,8 +9,9 @@
 #
 # Usage: bench/gpu/check.sh OUT_DIR [BUILD_DIR (default build-gpu)]
 # Environment: LATHE_CHECK_SECONDS (budget), LATHE_CHECK_TRAIN (bench.py train
-# --configs, default examples/gpt2.yaml:4x256; the 16x1024 needs a
-# longer budget because the training peer runs on the CPU), PYTHON.
+# --configs, default the examples/gpt2.yaml:16x1024: ~1.4e13 flop a step,
+# ~0.3 s for the PyTorch peer on the same GPU at fp32 (H200 ~67 TFLOP/s), so
+# export + compile + 4 steps a side fit the step's 90 s), PYTHON.
 # A step that fails does not stop the others; the exit status is 1 if any failed.
 set -uo pipefail
 if [ $# -lt 1 ]; then
@@ -21,7 +22,7 @@ cd "$(dirname "$0")/../.."
 OUT=$(realpath -m "$1")
 BUILD=$(realpath -m "${2:-build-gpu}")
 BUDGET=${LATHE_CHECK_SECONDS:-470}
-TRAIN_CONFIGS=${LATHE_CHECK_TRAIN:-examples/gpt2.yaml:4x256}
+TRAIN_CONFIGS=${LATHE_CHECK_TRAIN:-examples/gpt2.yaml:16x1024}
 PYTHON=${PYTHON:-$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3 )}
 JOBS=$(nproc)
 DEADLINE=$((SECONDS + BUDGET))
@@ -97,8 +98,9 @@ step "build (${targets[*]})" build.log 300 cmake --build "$BUILD" -j "$JOBS" --t
 BIN=$BUILD/bin
 # Every GPU kernel variant against the cpu kernel, one dispatch at a time (tests/unit/gpu_kernels).
 if needs "cuda kernel parity" "$BIN/gpu_kernels_test"; then
-  step "cuda kernel parity (every kernel variant vs the cpu)" unit_tests.log 120 \
-    env LATHE_PARITY_DEVICE=cuda "$BIN/gpu_kernels_test"
+  # Each case assembles its kernel with ptxas (about a second): gtest shards run in parallel.
+  step "cuda kernel parity (every kernel variant vs the cpu, tensor-core GEMMs too)" unit_tests.log 150 \
+    env LATHE_PARITY_DEVICE=cuda bench/gpu/sharded.sh "$JOBS" "$BIN/gpu_kernels_test"
 fi
 if needs "cuda unit tests" "$BIN/cuda_test"; then
   step "cuda unit tests" unit_tests.log 60 "$BIN/cuda_test"
@@ -134,7 +136,8 @@ fi
 # ---- Benchmarks on cuda ---------------------------------------------------------
 if [ "$compiler" = ON ]; then
   if needs "bench matmul" "$BIN/lathe-bench-gpu-matmul" "$BIN/lathe-bench-matmul"; then
-    step "bench matmul --target cuda (vs cuBLAS through PyTorch)" bench.log 60 "$PYTHON" bench/bench.py matmul \
+    step "bench matmul --target cuda (tensor cores fp32/tf32, scalar; vs cuBLAS through PyTorch)" bench.log 120 \
+      "$PYTHON" bench/bench.py matmul \
       --target cuda --runs 20 --threads "$JOBS" --binary "$BIN/lathe-bench-matmul" \
       --gpu-binary "$BIN/lathe-bench-gpu-matmul" --json "$OUT/bench_matmul.json"
   fi

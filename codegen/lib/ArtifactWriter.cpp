@@ -3,12 +3,12 @@
 // or outputs. Operand and parameter order per kind: runtime/schema/artifact.fbs.
 #include "lathe/codegen/ArtifactWriter.h"
 
-#include "Float16.h"
 #include "SchemaVersion.h"
 #include "artifact_generated.h"
 #include "lathe/codegen/gpu/GpuProgramWriter.h"
 #include "lathe/ir/KernelDialect.h"
 #include "lathe/passes/Passes.h"
+#include "lathe/support/Float16.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -412,7 +412,7 @@ std::vector<uint8_t> storedWeightBytes(const Tensor& tensor, fb::DType dtype) {
   std::vector<uint8_t> bytes(static_cast<size_t>(tensor.numel()) * sizeof(uint16_t));
   auto* halves = reinterpret_cast<uint16_t*>(bytes.data());
   const float* values = tensor.f32();
-  for (int64_t i = 0; i < tensor.numel(); ++i) halves[i] = runtime::floatToHalf(values[i]);
+  for (int64_t i = 0; i < tensor.numel(); ++i) halves[i] = floatToHalf(values[i]);
   return bytes;
 }
 
@@ -491,6 +491,8 @@ std::vector<uint8_t> writeArtifact(ModuleOp module, const Weights& weights, cons
     std::string error;
     gpu::GpuProgramOptions program_options;
     program_options.cuda_archs = options.cuda_archs;
+    program_options.tensor_cores = options.cuda_tensor_cores;
+    program_options.matmul_precision = options.tf32_matmul ? gpu::MatmulPrecision::Tf32 : gpu::MatmulPrecision::Fp32;
     auto program = gpu::writeGpuProgram(fbb, target, dispatch_shapes, error, program_options);
     if (program.IsNull()) {
       module.emitError("target ") << target << ": " << error;

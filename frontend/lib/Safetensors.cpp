@@ -2,11 +2,11 @@
 // {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}},
 // then the data, offsets relative to the end of the header.
 #include "Internal.h"
+#include "lathe/support/Float16.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -95,37 +95,6 @@ void checkNoOverlap(std::vector<Entry>& entries, const SourceLoc& file) {
       throw ModelError(file, "tensors '" + previous->name + "' and '" + entry.name + "' overlap in the data");
     previous = &entry;
   }
-}
-
-float halfToFloat(uint16_t half) {
-  uint32_t sign = static_cast<uint32_t>(half & 0x8000u) << 16;
-  uint32_t exponent = (half >> 10) & 0x1fu;
-  uint32_t mantissa = half & 0x3ffu;
-  uint32_t bits;
-  if (exponent == 0x1f) {
-    bits = sign | 0x7f800000u | (mantissa << 13);  // inf / nan
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    bits = sign;
-  } else {  // subnormal: renormalize
-    uint32_t shifted_exponent = 113;
-    while (!(mantissa & 0x400u)) {
-      mantissa <<= 1;
-      --shifted_exponent;
-    }
-    bits = sign | (shifted_exponent << 23) | ((mantissa & 0x3ffu) << 13);
-  }
-  float value;
-  std::memcpy(&value, &bits, sizeof value);
-  return value;
-}
-
-float bfloat16ToFloat(uint16_t bf16) {
-  uint32_t bits = static_cast<uint32_t>(bf16) << 16;
-  float value;
-  std::memcpy(&value, &bits, sizeof value);
-  return value;
 }
 
 }  // namespace

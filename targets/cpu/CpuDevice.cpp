@@ -9,12 +9,12 @@
 
 #include "Artifact.h"
 #include "Error.h"
-#include "Float16.h"
 #include "KernelLayout.h"
 #include "kernels/Dropout.h"
 #include "kernels/Kernels.h"
 #include "kernels/ThreadPool.h"
 #include "kernels/TrainingKernels.h"
+#include "lathe/support/Float16.h"
 
 #include <cmath>
 

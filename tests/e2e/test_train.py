@@ -135,12 +135,17 @@ class Suite(ConfigSuite):
 
     def _prepare(self, config: str):
         """Export with re-seeded weights and compile --train (run once per config by ConfigSuite.prepare)."""
-        exported = os.path.join(self.dir_for(config), "model")
-        call(self.lathe, "export", os.path.join(CONFIG_DIR, config + ".yaml"), "-o", exported, "--format", "lathe")
+        self.dir_for(config)
+        return self._export_and_compile(os.path.join(CONFIG_DIR, config + ".yaml"), config)
+
+    def _export_and_compile(self, source: str, name: str):
+        """Exports the model file `source` to workdir/name/model with re-seeded weights, compiles that --train."""
+        exported = os.path.join(self.workdir, name, "model")
+        call(self.lathe, "export", source, "-o", exported, "--format", "lathe")
         model = lathe_ref.load_model(exported)
         model.weights = lathe_ref.random_weights({n: tuple(w.shape) for n, w in model.weights.items()}, EXPORT_SEED)
         lathe_ref.write_safetensors(os.path.join(exported, "model.safetensors"), model.weights)
-        artifact = os.path.join(self.workdir, config, "train.lathe")
+        artifact = os.path.join(self.workdir, name, "train.lathe")
         seq = min(MAX_SEQ, model.spec["context_length"])
         call(self.lathe, "compile", exported, "--train", "--target", compile_targets(self.device),
              "--max-batch", str(BATCH), "--max-seq", str(seq), "-o", artifact)
@@ -154,15 +159,7 @@ class Suite(ConfigSuite):
         source = os.path.join(self.dir_for(name), "model.yaml")
         with open(source, "w") as f:
             f.write(text.replace(f"name: {config}", f"name: {name}") + f"dropout: {DROPOUT_P}\n")
-        exported = os.path.join(self.workdir, name, "model")
-        call(self.lathe, "export", source, "-o", exported, "--format", "lathe")
-        model = lathe_ref.load_model(exported)
-        model.weights = lathe_ref.random_weights({n: tuple(w.shape) for n, w in model.weights.items()}, EXPORT_SEED)
-        lathe_ref.write_safetensors(os.path.join(exported, "model.safetensors"), model.weights)
-        artifact = os.path.join(self.workdir, name, "train.lathe")
-        seq = min(MAX_SEQ, model.spec["context_length"])
-        call(self.lathe, "compile", exported, "--train", "--target", compile_targets(self.device),
-             "--max-batch", str(BATCH), "--max-seq", str(seq), "-o", artifact)
+        model, artifact, seq = self._export_and_compile(source, name)
         batches = [self.batch(model, seq, seed=30 + k) for k in range(2)]
         out = self.dir_for(name, "grads")
         files = []

@@ -30,6 +30,8 @@ struct CompileOptions {
   std::string output = "model.lathe";
   std::string target = "cpu";
   std::vector<std::string> cuda_archs{"sm_80", "sm_90"};
+  bool cuda_tensor_cores = true;
+  std::string matmul_precision = "fp32";  // or "tf32"
   int64_t max_batch = 4;
   int64_t max_seq = 0;  // 0: the model's context length
   uint64_t seed = 0;
@@ -154,6 +156,8 @@ std::vector<uint8_t> compileToBytes(const CompileOptions& options, int64_t* max_
   codegen::ArtifactOptions artifact_options;
   artifact_options.target = options.target;
   artifact_options.cuda_archs = options.cuda_archs;
+  artifact_options.cuda_tensor_cores = options.cuda_tensor_cores;
+  artifact_options.tf32_matmul = options.matmul_precision == "tf32";
   artifact_options.model_json = specToJson(model.spec);
   artifact_options.tokenizer = findTokenizer(options, model.spec.vocab_size);
   artifact_options.weight_dtype = f16_weights ? DType::F16 : DType::F32;
@@ -170,6 +174,7 @@ void compile(const CompileOptions& options) {
             << options.target << ", max batch " << options.max_batch << ", max seq " << max_seq
             << (options.tokenizer.empty() ? "" : ", with tokenizer") << (options.train ? ", with training" : "")
             << (options.weight_dtype == "f16" ? ", f16 weights" : "")
+            << (options.matmul_precision == "tf32" ? ", tf32 matmuls" : "")
             << ")\n";
 }
 
@@ -202,6 +207,13 @@ void addCompileCommand(CLI::App& app) {
                   "CUDA architectures to assemble cubins for (target cuda), comma-separated; the PTX targets the "
                   "oldest and JITs forward")
       ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_flag("--tensor-cores,!--no-tensor-cores", options->cuda_tensor_cores,
+                "target cuda: GEMMs on tensor cores (wmma, sm_80+; default), else the scalar tiled kernels");
+  cmd->add_option("--matmul-precision", options->matmul_precision,
+                  "what tensor-core GEMMs compute with: fp32 (operands split in two TF32 parts, three products: "
+                  "fp32-level error) or tf32 (one product on TF32-rounded operands: 3x faster, ~1e-3 relative)")
+      ->check(CLI::IsMember({"fp32", "tf32"}))
       ->capture_default_str();
   cmd->add_option("--max-batch", options->max_batch, "largest batch the artifact accepts")->capture_default_str();
   cmd->add_option("--max-seq", options->max_seq, "longest sequence the artifact accepts (default: context length)");

@@ -14,6 +14,7 @@
 // instead (gemvPlan): the tile would waste most of its rows.
 #include <utility>
 
+#include "GemmTiling.h"
 #include "KernelMath.h"
 #include "lathe/codegen/gpu/GpuKernels.h"
 
@@ -44,48 +45,13 @@ constexpr int64_t kGemvTeamKOutermost = 4;
 constexpr int64_t kBiasColumns = 8;
 constexpr int64_t kBiasRowGroups = 32;
 
-const char* const kActNames[] = {"none", "gelu", "gelu_tanh", "relu", "silu"};
-constexpr int64_t kActCount = sizeof(kActNames) / sizeof(kActNames[0]);
-
-/// One operand of the tiled product as stored in its buffer, seen from C:
-/// `extent` rows of C (M for A) or columns (N for B), and the reduction dim K
-/// either contiguous (stored (extent, K)) or outermost (stored (K, extent)).
-struct ProductOperand {
-  mlir::Value buffer;
-  bool k_contiguous;
-  V extent;
-  V row_stride;
-};
-
-/// Element l of this invocation's share of a staged slab: (kk, r) of the
-/// (BK, 64) slab, chosen so that consecutive invocations read consecutive
-/// addresses in either storage order.
-std::pair<V, V> slabElement(const ProductOperand& operand, V tid, int64_t l) {
-  V e = tid + l * kTileThreads;
-  if (operand.k_contiguous) return {e % kSlab, e / kSlab};
-  return {e / kTile, e % kTile};
-}
-
-/// This invocation's share of slab [k0, k0 + BK) of the operand's tile
-/// [start, start + 64), read from global memory; 0 outside the matrix.
-std::vector<V> fetchSlab(KernelBuilder& k, const ProductOperand& operand, V start, V k0, V K, V tid) {
-  std::vector<V> values;
-  for (int64_t l = 0; l < kSlabLoads; ++l) {
-    auto [kk, r] = slabElement(operand, tid, l);
-    V row = start + r, col = k0 + kk;
-    V inside = row < operand.extent && col < K;
-    V address = operand.k_contiguous ? row * operand.row_stride + col : col * operand.row_stride + row;
-    V value = k.load(operand.buffer, k.select(inside, address, k.index(0)));
-    values.push_back(k.select(inside, value, k.f32(0.0)));
-  }
-  return values;
-}
+constexpr SlabShape kSlabShape{kTile, kSlab, kTileThreads};
 
 /// Writes fetchSlab's values into `slab`, laid out (BK, 64) with pitch kPitch.
 void storeSlab(KernelBuilder& k, const ProductOperand& operand, const std::vector<V>& values, V tid,
                mlir::Value slab) {
   for (int64_t l = 0; l < kSlabLoads; ++l) {
-    auto [kk, r] = slabElement(operand, tid, l);
+    auto [kk, r] = slabElement(operand, kSlabShape, tid, l);
     k.store(values[l], slab, kk * kPitch + r);
   }
 }
@@ -100,14 +66,15 @@ std::vector<V> multiplyTile(KernelBuilder& k, const ProductOperand& a, const Pro
   V tx = tid % kSide, ty = tid / kSide;
   constexpr size_t kAccs = kMicro * kMicro;
   std::vector<V> carried(kAccs, k.f32(0.0));  // accumulators, then the fetched A and B slabs
-  for (const V& v : fetchSlab(k, a, m0, k.index(0), K, tid)) carried.push_back(v);
-  for (const V& v : fetchSlab(k, b, n0, k.index(0), K, tid)) carried.push_back(v);
+  for (const V& v : fetchSlab(k, a, kSlabShape, m0, k.index(0), K, tid)) carried.push_back(v);
+  for (const V& v : fetchSlab(k, b, kSlabShape, n0, k.index(0), K, tid)) carried.push_back(v);
   std::vector<V> result = k.loop(k.index(0), K, k.index(kSlab), carried, [&](V k0, const std::vector<V>& in) {
     storeSlab(k, a, {in.begin() + kAccs, in.begin() + kAccs + kSlabLoads}, tid, a_slab);
     storeSlab(k, b, {in.begin() + kAccs + kSlabLoads, in.end()}, tid, b_slab);
     k.barrier();
     V next_k0 = k0 + kSlab;
-    std::vector<V> next_a = fetchSlab(k, a, m0, next_k0, K, tid), next_b = fetchSlab(k, b, n0, next_k0, K, tid);
+    std::vector<V> next_a = fetchSlab(k, a, kSlabShape, m0, next_k0, K, tid),
+                   next_b = fetchSlab(k, b, kSlabShape, n0, next_k0, K, tid);
     std::vector<V> out(in.begin(), in.begin() + kAccs);
     for (int64_t kk = 0; kk < kSlab; ++kk) {
       std::vector<V> a_column, b_row;
@@ -152,27 +119,15 @@ KernelPlan tiledPlan(std::string name, int rows_dim, int cols_dim, std::function
 }
 
 // Gemm, dims (M, N, K): A(M,K), B (N,K) when trans_b else (K,N), C(M,N),
-// then bias(N) and residual(M,N) when present. C = act(A . op(B) + bias) + residual;
-// residual may alias C: each element is read and written by the same invocation.
-KernelPlan gemmPlan(bool trans_b, int64_t act, bool has_bias, bool has_residual) {
-  std::string name = std::string("gemm_64x64x16_") + (trans_b ? "nt_" : "nn_") + kActNames[act];
-  if (has_bias) name += "_bias";
-  if (has_residual) name += "_residual";
-  return tiledPlan(name, 0, 1, [=](KernelBuilder& k) {
+// then bias(N) and residual(M,N) when present (GemmVariant::store).
+KernelPlan gemmPlan(const GemmVariant& variant) {
+  return tiledPlan("gemm_64x64x16_" + variant.name(), 0, 1, [=](KernelBuilder& k) {
     V M = k.dim(0), N = k.dim(1), K = k.dim(2);
     V m0 = k.blockId(1) * kTile, n0 = k.blockId(0) * kTile;
     ProductOperand a{k.operand(0), true, M, K};
-    ProductOperand b{k.operand(1), trans_b, N, trans_b ? K : N};
+    ProductOperand b{k.operand(1), variant.trans_b, N, variant.trans_b ? K : N};
     std::vector<V> acc = multiplyTile(k, a, b, K, m0, n0);
-    mlir::Value c = k.operand(2);
-    const int residual_operand = has_bias ? 4 : 3;
-    forEachOutput(k, m0, n0, M, N, acc, [&](V row, V col, V value) {
-      if (has_bias) value = value + k.load(k.operand(3), col);
-      value = activate(k, act, value);
-      V at = row * N + col;
-      if (has_residual) value = value + k.load(k.operand(residual_operand), at);
-      k.store(value, c, at);
-    });
+    forEachOutput(k, m0, n0, M, N, acc, [&](V row, V col, V value) { variant.store(k, N, row, col, value); });
   });
 }
 
@@ -202,12 +157,11 @@ int64_t gemvRows(int64_t m_bound) {
 // Each invocation sums A(m, k) * B(k, n) for its column n, every row m, over
 // k = lane, lane + team, ...; the team's partial sums meet in workgroup memory,
 // (rows, 256), and one invocation per (m, n) adds them in lane order.
-KernelPlan gemvPlan(int64_t rows, bool trans_b, int64_t act, bool has_bias, bool has_residual) {
+KernelPlan gemvPlan(int64_t rows, const GemmVariant& variant) {
+  const bool trans_b = variant.trans_b;
   const GemvTeams teams(trans_b);
   KernelPlan plan;
-  plan.name = "gemv_m" + std::to_string(rows) + (trans_b ? "_nt_" : "_nn_") + kActNames[act];
-  if (has_bias) plan.name += "_bias";
-  if (has_residual) plan.name += "_residual";
+  plan.name = "gemv_m" + std::to_string(rows) + "_" + variant.name();
   plan.workgroup = {static_cast<uint32_t>(kGemvThreads), 1, 1};
   plan.grid[0] = {{1}, static_cast<uint32_t>(teams.columns), false};
   plan.shared_bytes = rows * kGemvThreads * static_cast<int64_t>(sizeof(float));
@@ -233,7 +187,6 @@ KernelPlan gemvPlan(int64_t rows, bool trans_b, int64_t act, bool has_bias, bool
     for (int64_t m = 0; m < rows; ++m) k.store(partial[m], partials, tid + m * kGemvThreads);
     k.barrier();
     // Outputs (m, column) of the workgroup, column fastest so that stores to C are adjacent.
-    const int residual_operand = has_bias ? 4 : 3;
     for (int64_t first = 0; first < rows * teams.columns; first += kGemvThreads) {
       V output = tid + first;
       V m = output / teams.columns, column = output % teams.columns;
@@ -242,11 +195,7 @@ KernelPlan gemvPlan(int64_t rows, bool trans_b, int64_t act, bool has_bias, bool
         V value = k.f32(0.0);
         for (int64_t lane = 0; lane < teams.team; ++lane)
           value = value + k.load(partials, m * kGemvThreads + teams.invocation(column, k.index(lane)));
-        if (has_bias) value = value + k.load(k.operand(3), out_n);
-        value = activate(k, act, value);
-        V at = m * N + out_n;
-        if (has_residual) value = value + k.load(k.operand(residual_operand), at);
-        k.store(value, c, at);
+        variant.store(k, N, m, out_n, value);
       });
     }
   };
@@ -309,18 +258,18 @@ KernelPlan planGemmKernel(const DispatchShape& shape, const GpuLimits& limits) {
   using fb::KernelKind;
   switch (shape.kind) {
     case KernelKind::Gemm: {
-      if (shape.ints.size() != 4) return {};
-      const int64_t act = shape.ints[1];
-      if (act < 0 || act >= kActCount) return {};
-      const bool trans_b = shape.ints[0] == 1, has_bias = shape.ints[2] == 1, has_residual = shape.ints[3] == 1;
+      GemmVariant variant;
+      if (!variant.read(shape.ints)) return {};
       const bool few_rows = !shape.dim_bounds.empty() && shape.dim_bounds[0] >= 1 &&
                             shape.dim_bounds[0] <= kGemvMaxRows;
-      KernelPlan plan = few_rows ? gemvPlan(gemvRows(shape.dim_bounds[0]), trans_b, act, has_bias, has_residual)
-                                 : gemmPlan(trans_b, act, has_bias, has_residual);
+      KernelPlan plan = few_rows                                        ? gemvPlan(gemvRows(shape.dim_bounds[0]), variant)
+                        : limits.matrix_units != MatrixUnits::None ? planMatrixUnitGemmKernel(shape, limits)
+                                                                        : gemmPlan(variant);
       return plan.shared_bytes <= limits.shared_bytes ? plan : KernelPlan{};
     }
     case KernelKind::GemmWeightGrad: {
-      KernelPlan plan = gemmWeightGradPlan();
+      KernelPlan plan = limits.matrix_units != MatrixUnits::None ? planMatrixUnitGemmKernel(shape, limits)
+                                                                 : gemmWeightGradPlan();
       return plan.shared_bytes <= limits.shared_bytes ? plan : KernelPlan{};
     }
     case KernelKind::BiasGrad: return biasGradPlan();

@@ -51,8 +51,9 @@ struct CudaToolchain {
 
 class ProgramBuilder {
 public:
-  ProgramBuilder(fbs::FlatBufferBuilder& fbb, std::string target, std::optional<CudaToolchain> cuda)
-      : fbb_(fbb), target_(std::move(target)), cuda_(std::move(cuda)) {
+  ProgramBuilder(fbs::FlatBufferBuilder& fbb, std::string target, std::optional<CudaToolchain> cuda,
+                 const GpuProgramOptions& options)
+      : fbb_(fbb), target_(std::move(target)), cuda_(std::move(cuda)), limits_(targetLimits(target_, options)) {
     context_.loadDialect<mlir::gpu::GPUDialect, arith::ArithDialect, scf::SCFDialect, memref::MemRefDialect,
                          math::MathDialect, spirv::SPIRVDialect>();
   }
@@ -197,7 +198,34 @@ std::optional<CudaToolchain> cudaToolchain(const GpuProgramOptions& options, std
   return cuda;
 }
 
+/// 90 for "sm_90"; 0 when the name is not sm_<number>.
+int smVersion(const std::string& arch) {
+  if (arch.rfind("sm_", 0) != 0 || arch.size() == 3) return 0;
+  int version = 0;
+  for (size_t i = 3; i < arch.size(); ++i) {
+    if (arch[i] < '0' || arch[i] > '9') return version;  // sm_90a: 90
+    version = version * 10 + (arch[i] - '0');
+  }
+  return version;
+}
+
 }  // namespace
+
+GpuLimits targetLimits(const std::string& target, const GpuProgramOptions& options) {
+  constexpr int64_t kCudaSharedBytes = 48 * 1024;  // static shared memory of a workgroup on every NVIDIA GPU
+  GpuLimits limits;
+  limits.matmul_precision = options.matmul_precision;
+  if (target == "cuda") {
+    limits.shared_bytes = kCudaSharedBytes;
+    // TF32 tensor-core instructions exist from sm_80 (Ampere) on; the PTX targets the oldest architecture named.
+    const bool tf32_tensor_cores = std::all_of(options.cuda_archs.begin(), options.cuda_archs.end(),
+                                               [](const std::string& arch) { return smVersion(arch) >= 80; });
+    if (options.tensor_cores && tf32_tensor_cores) limits.matrix_units = MatrixUnits::Native;
+  } else if (options.emulate_matrix_units) {
+    limits.matrix_units = MatrixUnits::Emulated;
+  }
+  return limits;
+}
 
 fbs::Offset<fb::GpuProgram> writeGpuProgram(fbs::FlatBufferBuilder& fbb, const std::string& target,
                                             const std::vector<EntryDispatches>& entries, std::string& error,
@@ -210,7 +238,7 @@ fbs::Offset<fb::GpuProgram> writeGpuProgram(fbs::FlatBufferBuilder& fbb, const s
     error = "target '" + target + "' has no GPU code generator in this build";
     return {};
   }
-  ProgramBuilder program(fbb, target, std::move(cuda));
+  ProgramBuilder program(fbb, target, std::move(cuda), options);
   std::vector<fbs::Offset<fb::GpuEntry>> encoded;
   for (const EntryDispatches& entry : entries) {
     std::vector<uint32_t> kernel_of_dispatch;

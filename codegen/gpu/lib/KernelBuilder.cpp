@@ -171,9 +171,10 @@ V KernelBuilder::max(V a, V b) {
   return wrap(arith::MaxSIOp::create(b_, loc_, a.value, b.value));
 }
 
-Value KernelBuilder::shared(int64_t elements, Element element) {
+Value KernelBuilder::shared(int64_t elements, Element element, int64_t alignment) {
   auto memref_type = MemRefType::get({elements}, elementType(b_, element), MemRefLayoutAttrInterface{}, b_.getI64IntegerAttr(kWorkgroupSpace));
-  return memref::AllocOp::create(b_, loc_, memref_type);
+  IntegerAttr alignment_attr = alignment > 0 ? b_.getI64IntegerAttr(alignment) : IntegerAttr();
+  return memref::AllocOp::create(b_, loc_, memref_type, alignment_attr);
 }
 
 void KernelBuilder::barrier() { mlir::gpu::BarrierOp::create(b_, loc_); }

@@ -79,6 +79,10 @@ LogicalResult hoistWorkgroupArrays(mlir::gpu::GPUFuncOp kernel) {
   for (memref::AllocOp alloc : allocs) {
     if (!alloc.getType().hasStaticShape()) return alloc.emitError("a workgroup array needs a static size");
     BlockArgument array = kernel.addWorkgroupAttribution(alloc.getType(), alloc.getLoc());
+    if (std::optional<uint64_t> alignment = alloc.getAlignment())  // wmma needs 32-byte aligned tiles
+      kernel.setWorkgroupAttributionAttr(kernel.getNumWorkgroupAttributions() - 1,
+                                         StringAttr::get(kernel.getContext(), LLVM::LLVMDialect::getAlignAttrName()),
+                                         IntegerAttr::get(IntegerType::get(kernel.getContext(), 64), *alignment));
     alloc.replaceAllUsesWith(array);
     alloc.erase();
   }

@@ -1,29 +1,26 @@
 // Every kernel against a naive double-precision reference, for both the
 // AVX-512 and the portable build of the kernels.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
 #include <memory>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "Internal.h"
+#include "KernelBuildTest.h"
 #include "Kernels.h"
+#include "RandomData.h"
 #include "ThreadPool.h"
 
 namespace lathe::cpu {
 namespace {
 
-std::vector<float> randomVector(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
 
 double actRef(Act act, double x) {
   switch (act) {
@@ -45,17 +42,7 @@ const char* actName(Act act) {
   return names[static_cast<int>(act)];
 }
 
-// Runs every test once per kernel build; the AVX-512 one is skipped on CPUs without it.
-class CpuKernels : public ::testing::TestWithParam<std::string> {
-protected:
-  void SetUp() override {
-    if (GetParam() == "avx512" && !detail::cpuHasAvx512()) GTEST_SKIP() << "CPU has no AVX-512";
-    detail::forcePortableKernels(GetParam() == "portable");
-    ASSERT_EQ(std::string(detail::activeKernels().name), GetParam());
-  }
-  void TearDown() override { detail::forcePortableKernels(false); }
-  ThreadPool pool{2};
-};
+class CpuKernels : public KernelBuildTest {};
 
 // ------------------------------------------------------------------ gemm
 
@@ -198,12 +185,7 @@ TEST_P(CpuKernels, GemmRejectsMismatchedPackedWeight) {
   g.A = buf.data(), g.lda = 8, g.C = buf.data(), g.ldc = 4;
   g.packed_b = &packed;
   g.K = 7, g.lda = 7;
-  try {
-    gemm(pool, g);
-    FAIL() << "expected invalid_argument";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("packed B is 4x8"), std::string::npos) << e.what();
-  }
+  EXPECT_THAT([&] { gemm(pool, g); }, ThrowsMessage<std::invalid_argument>(HasSubstr("packed B is 4x8")));
   g.K = 8, g.lda = 8;
   g.trans_b = false;
   EXPECT_THROW(gemm(pool, g), std::invalid_argument);
@@ -216,12 +198,7 @@ TEST_P(CpuKernels, GemmRejectsBadArguments) {
   g.A = buf.data(), g.lda = 4;  // lda < K
   g.B = buf.data(), g.ldb = 8;
   g.C = buf.data(), g.ldc = 4;
-  try {
-    gemm(pool, g);
-    FAIL() << "expected invalid_argument";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("lda"), std::string::npos) << e.what();
-  }
+  EXPECT_THAT([&] { gemm(pool, g); }, ThrowsMessage<std::invalid_argument>(HasSubstr("lda")));
   g.lda = 8;
   g.M = -1;
   EXPECT_THROW(gemm(pool, g), std::invalid_argument);

@@ -6,24 +6,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
-#include <random>
 #include <vector>
 
 #include "Internal.h"
+#include "RandomData.h"
 #include "ThreadPool.h"
 #include "TrainingKernels.h"
 
 using namespace lathe::cpu;
 
 namespace {
-
-std::vector<float> randomVector(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
 
 // Median seconds of `reps` runs after one warm-up run.
 double medianSeconds(int reps, const std::function<void()>& fn) {

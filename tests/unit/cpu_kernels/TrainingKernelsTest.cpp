@@ -1,6 +1,7 @@
 // The training kernels (TrainingKernels.h and gemm's trans_a/accumulate forms)
 // against naive double-precision references and central differences of
 // double-precision forwards, for both the AVX-512 and the portable build.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +14,8 @@
 #include <vector>
 
 #include "Internal.h"
+#include "KernelBuildTest.h"
+#include "RandomData.h"
 #include "ThreadPool.h"
 #include "TrainingInternal.h"
 #include "TrainingKernels.h"
@@ -20,13 +23,8 @@
 namespace lathe::cpu {
 namespace {
 
-std::vector<float> randomVector(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
 
 std::vector<double> toDouble(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
 
@@ -52,16 +50,7 @@ void expectClose(const std::vector<float>& got, const std::vector<double>& want,
     ASSERT_NEAR(got[i], want[i], abs + rel * std::fabs(want[i])) << what << " at " << i;
 }
 
-class TrainingKernels : public ::testing::TestWithParam<std::string> {
-protected:
-  void SetUp() override {
-    if (GetParam() == "avx512" && !detail::cpuHasAvx512()) GTEST_SKIP() << "CPU has no AVX-512";
-    detail::forcePortableKernels(GetParam() == "portable");
-    ASSERT_EQ(std::string(detail::activeTrainingKernels().name), GetParam());
-  }
-  void TearDown() override { detail::forcePortableKernels(false); }
-  ThreadPool pool{2};
-};
+class TrainingKernels : public KernelBuildTest {};
 
 // ------------------------------------------------------------------ gemm (backward forms)
 
@@ -158,12 +147,7 @@ TEST_P(TrainingKernels, GemmRejectsBadBackwardArguments) {
   g.A = buf.data(), g.lda = 2, g.trans_a = true;  // lda < M
   g.B = buf.data(), g.ldb = 2;
   g.C = buf.data(), g.ldc = 4;
-  try {
-    gemm(pool, g);
-    FAIL() << "expected invalid_argument";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("lda"), std::string::npos) << e.what();
-  }
+  EXPECT_THAT([&] { gemm(pool, g); }, ThrowsMessage<std::invalid_argument>(HasSubstr("lda")));
   g.lda = 8;
   g.accumulate = true;
   g.act = Act::Gelu;
@@ -474,12 +458,7 @@ TEST_P(TrainingKernels, AttentionBackwardRejectsBadArguments) {
   g.lse = buf.data(), g.dout = buf.data(), g.dout_row_stride = 8;
   g.dq = g.dk = g.dv = buf.data();
   g.dq_row_stride = 8, g.dk_row_stride = 4, g.dv_row_stride = 3;  // < Hkv*D
-  try {
-    attentionBackward(pool, g);
-    FAIL() << "expected invalid_argument";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("dv_row_stride"), std::string::npos) << e.what();
-  }
+  EXPECT_THAT([&] { attentionBackward(pool, g); }, ThrowsMessage<std::invalid_argument>(HasSubstr("dv_row_stride")));
   g.dv_row_stride = 4;
   g.lse = nullptr;
   EXPECT_THROW(attentionBackward(pool, g), std::invalid_argument);
@@ -590,12 +569,8 @@ TEST_P(TrainingKernels, EmbeddingBackwardScattersInOrder) {
   EXPECT_EQ(dtable_single, ref);
 
   ids[123] = static_cast<int32_t>(vocab);
-  try {
-    embeddingBackward(pool, ids.data(), dout.data(), dtable.data(), rows, C, vocab);
-    FAIL() << "expected invalid_argument";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("ids[123]"), std::string::npos) << e.what();
-  }
+  EXPECT_THAT([&] { embeddingBackward(pool, ids.data(), dout.data(), dtable.data(), rows, C, vocab); },
+              ThrowsMessage<std::invalid_argument>(HasSubstr("ids[123]")));
 }
 
 TEST_P(TrainingKernels, LearnedPositionsBackwardSumsOverBatch) {
@@ -690,12 +665,7 @@ TEST_P(TrainingKernels, CrossEntropyRejectsBadTargets) {
   CrossEntropyArgs args;
   args.rows = 3, args.V = 4, args.ld = 4, args.logits = logits.data(), args.targets = targets.data();
   args.losses = losses.data(), args.lse = lse.data();
-  try {
-    crossEntropyForward(pool, args);
-    FAIL() << "expected invalid_argument";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("targets[2]"), std::string::npos) << e.what();
-  }
+  EXPECT_THAT([&] { crossEntropyForward(pool, args); }, ThrowsMessage<std::invalid_argument>(HasSubstr("targets[2]")));
   targets[2] = -100, targets[0] = -100;
   CrossEntropyLoss loss = crossEntropyForward(pool, args);
   EXPECT_EQ(loss.count, 0);

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -13,20 +12,13 @@
 #include <utility>
 #include <vector>
 
+#include "RandomData.h"
 #include "ThreadPool.h"
 #include "TrainingKernels.h"
 
 using namespace lathe::cpu;
 
 namespace {
-
-std::vector<float> randomVector(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
 
 class Dump {
 public:

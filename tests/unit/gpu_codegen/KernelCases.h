@@ -23,6 +23,7 @@ struct Case {
   int floats;
   std::vector<int64_t> dim_bounds = {};  // empty: unknown (the general kernels)
   std::vector<size_t> f16_operands = {};  // fp16 weights (--weight-dtype f16)
+  MatmulPrecision precision = MatmulPrecision::Fp32;  // GEMMs on matrix units
 };
 
 inline const Case kCases[] = {
@@ -123,6 +124,19 @@ inline const Case kCases[] = {
     {"layernorm_w16", KernelKind::LayerNorm, 3, 2, {0}, 1, {}, {1}},
     {"layernorm_bias_w16", KernelKind::LayerNorm, 4, 2, {1}, 1, {}, {1, 2}},
     {"rmsnorm_w16", KernelKind::RMSNorm, 3, 2, {}, 1, {}, {1}},
+};
+
+/// GEMMs on matrix units (MatrixUnitGemmKernels.cpp): tensor cores on cuda,
+/// emulated on vulkan. kCases' GEMMs take them too on cuda (fp32 precision);
+/// these add TF32 precision, fp16 weights and the weight gradient's layout.
+inline const Case kMatrixUnitCases[] = {
+    {"mu_gemm_nt_none", KernelKind::Gemm, 3, 3, {1, 0, 0, 0}, 0},
+    {"mu_gemm_nn_gelu_bias_residual", KernelKind::Gemm, 5, 3, {0, 1, 1, 1}, 0},
+    {"mu_gemm_weight_grad", KernelKind::GemmWeightGrad, 3, 3, {}, 0},
+    {"mu_gemm_nt_gelu_bias_w16", KernelKind::Gemm, 4, 3, {1, 1, 1, 0}, 0, {}, {1, 3}},
+    {"mu_tf32_gemm_nt_none", KernelKind::Gemm, 3, 3, {1, 0, 0, 0}, 0, {}, {}, MatmulPrecision::Tf32},
+    {"mu_tf32_gemm_nn_silu_residual", KernelKind::Gemm, 4, 3, {0, 4, 0, 1}, 0, {}, {}, MatmulPrecision::Tf32},
+    {"mu_tf32_gemm_weight_grad", KernelKind::GemmWeightGrad, 3, 3, {}, 0, {}, {}, MatmulPrecision::Tf32},
 };
 
 /// gtest prints a case by its label (not as raw bytes in test listings).

@@ -1,5 +1,6 @@
 // Every GPU kernel variant the compiler can emit lowers to SPIR-V that the
-// Khronos validator accepts for Vulkan 1.2 (numerics: tests/unit/vulkan and e2e).
+// Khronos validator accepts for Vulkan 1.2 (numerics: tests/unit/vulkan and e2e),
+// the matrix-unit GEMMs too, with their matrix ops emulated.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 
 #include "KernelCases.h"
 #include "lathe/codegen/gpu/GpuKernels.h"
+#include "lathe/codegen/gpu/GpuProgramWriter.h"
 #include "lathe/codegen/gpu/SpirvLowering.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -33,7 +35,10 @@ protected:
 TEST_P(KernelValidation, LowersToValidVulkanSpirv) {
   const Case& c = GetParam();
   DispatchShape shape = shapeOf(c);
-  KernelPlan plan = planKernel(shape, GpuLimits{});
+  GpuProgramOptions options;
+  options.matmul_precision = c.precision;
+  options.emulate_matrix_units = std::string(c.label).rfind("mu_", 0) == 0;
+  KernelPlan plan = planKernel(shape, targetLimits("vulkan", options));
   ASSERT_FALSE(plan.name.empty()) << "no kernel for " << c.label;
   if (std::string(c.label).rfind("gemv_", 0) == 0) EXPECT_EQ(plan.name, c.label);  // the bound picks the variant
   std::string f16_suffix;
@@ -91,6 +96,8 @@ TEST(CrossEntropyPlan, ChainsRowsInParallelWithOneWorkgroupSums) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllVariants, KernelValidation, ::testing::ValuesIn(kCases),
+                         [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.label); });
+INSTANTIATE_TEST_SUITE_P(MatrixUnitVariants, KernelValidation, ::testing::ValuesIn(kMatrixUnitCases),
                          [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.label); });
 
 }  // namespace

@@ -1,6 +1,7 @@
-// Every GPU kernel variant the compiler can emit lowers to PTX (for the
-// lowest architecture) that ptxas assembles for sm_80 and sm_90 (numerics:
-// the CUDA runtime's parity tests, on a machine with a GPU).
+// Every GPU kernel variant the compiler can emit for cuda lowers to PTX (for
+// the lowest architecture) that ptxas assembles for sm_80 and sm_90, and GEMMs
+// use tensor cores (numerics: the CUDA runtime's parity tests, on a machine
+// with a GPU; the same kernels run emulated on Vulkan in gpu_kernels_test).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -9,6 +10,7 @@
 
 #include "KernelCases.h"
 #include "lathe/codegen/gpu/GpuKernels.h"
+#include "lathe/codegen/gpu/GpuProgramWriter.h"
 #include "lathe/codegen/gpu/PtxAssembler.h"
 #include "lathe/codegen/gpu/PtxLowering.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -39,7 +41,9 @@ TEST_P(PtxAssembly, AssemblesForSm80AndSm90) {
   if (ptxas.empty()) GTEST_SKIP() << why;
   const Case& c = GetParam();
   DispatchShape shape = shapeOf(c);
-  KernelPlan plan = planKernel(shape, GpuLimits{});
+  GpuProgramOptions options;
+  options.matmul_precision = c.precision;
+  KernelPlan plan = planKernel(shape, targetLimits("cuda", options));
   ASSERT_FALSE(plan.name.empty()) << "no kernel for " << c.label;
   std::string diagnostics;
   llvm::raw_string_ostream os(diagnostics);
@@ -53,6 +57,18 @@ TEST_P(PtxAssembly, AssemblesForSm80AndSm90) {
     ASSERT_TRUE(mlir::succeeded(ptx)) << phase->name << ": " << diagnostics;
     EXPECT_NE(ptx->find(".target sm_80"), std::string::npos);
     EXPECT_NE(ptx->find(".entry " + phase->name), std::string::npos) << "the entry point is the kernel's name";
+    // Tiled GEMMs run on tensor cores: wmma with TF32 operands, at the precision asked for.
+    const bool tiled_gemm =
+        c.kind == KernelKind::GemmWeightGrad || (c.kind == KernelKind::Gemm && c.dim_bounds.empty());
+    EXPECT_EQ(ptx->find("wmma.mma.sync.aligned.row") != std::string::npos ||
+                  ptx->find("wmma.mma.sync.aligned.col") != std::string::npos,
+              tiled_gemm)
+        << phase->name;
+    if (tiled_gemm) {
+      EXPECT_NE(ptx->find(".tf32.tf32.f32"), std::string::npos) << phase->name;
+      EXPECT_NE(phase->name.find(c.precision == MatmulPrecision::Tf32 ? "_tf32" : "_fp32"), std::string::npos)
+          << phase->name;
+    }
     for (const char* arch : {"sm_80", "sm_90"}) {
       std::vector<uint8_t> cubin;
       std::string error;
@@ -65,12 +81,26 @@ TEST_P(PtxAssembly, AssemblesForSm80AndSm90) {
 
 INSTANTIATE_TEST_SUITE_P(AllVariants, PtxAssembly, ::testing::ValuesIn(kCases),
                          [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.label); });
+INSTANTIATE_TEST_SUITE_P(MatrixUnitVariants, PtxAssembly, ::testing::ValuesIn(kMatrixUnitCases),
+                         [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.label); });
 
 TEST(CudaArchs, LowestIsTheOldestNamed) {
   std::string error;
   EXPECT_EQ(lowestCudaArch({"sm_90", "sm_80"}, error), "sm_80");
   EXPECT_EQ(lowestCudaArch({"sm_90"}, error), "sm_90");
   EXPECT_TRUE(error.empty()) << error;
+}
+
+TEST(CudaArchs, TensorCoresNeedSm80OrNewerEverywhere) {
+  GpuProgramOptions options;
+  EXPECT_EQ(targetLimits("cuda", options).matrix_units, MatrixUnits::Native);  // sm_80, sm_90
+  options.cuda_archs = {"sm_75", "sm_90"};  // Turing has no TF32 instructions
+  EXPECT_EQ(targetLimits("cuda", options).matrix_units, MatrixUnits::None);
+  options.cuda_archs = {"sm_120"};
+  EXPECT_EQ(targetLimits("cuda", options).matrix_units, MatrixUnits::Native);
+  options.tensor_cores = false;
+  EXPECT_EQ(targetLimits("cuda", options).matrix_units, MatrixUnits::None);
+  EXPECT_EQ(targetLimits("vulkan").matrix_units, MatrixUnits::None);
 }
 
 TEST(CudaArchs, UnknownOrMissingArchIsRefused) {

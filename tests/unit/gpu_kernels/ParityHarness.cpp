@@ -7,10 +7,10 @@
 
 #include "Artifact.h"
 #include "Device.h"
-#include "Float16.h"
 #include "KernelLayout.h"
 #include "SchemaVersion.h"
 #include "lathe/codegen/gpu/GpuProgramWriter.h"
+#include "lathe/support/Float16.h"
 
 namespace lathe::test {
 namespace {
@@ -190,7 +190,11 @@ private:
     }
     flatbuffers::FlatBufferBuilder fbb;
     std::string error;
-    auto program = codegen::gpu::writeGpuProgram(fbb, gpu_target_, {shapes}, error);
+    codegen::gpu::GpuProgramOptions options;
+    options.tensor_cores = c_.matrix_units;
+    options.emulate_matrix_units = c_.matrix_units;
+    options.matmul_precision = c_.tf32_matmul ? codegen::gpu::MatmulPrecision::Tf32 : codegen::gpu::MatmulPrecision::Fp32;
+    auto program = codegen::gpu::writeGpuProgram(fbb, gpu_target_, {shapes}, error, options);
     if (program.IsNull()) throw std::runtime_error(error);
     fbb.Finish(program);
     return std::unique_ptr<fb::GpuProgramT>(flatbuffers::GetRoot<fb::GpuProgram>(fbb.GetBufferPointer())->UnPack());
@@ -235,7 +239,7 @@ private:
           for (float& x : floats) x = std::fabs(x) + 0.5f;  // positive by construction
         }
         if (isF16Weight(p)) {
-          for (float& x : floats) x = runtime::halfToFloat(runtime::floatToHalf(x));
+          for (float& x : floats) x = halfToFloat(floatToHalf(x));
         }
         std::memcpy(words.data(), floats.data(), words.size() * 4);
       }
@@ -334,7 +338,7 @@ private:
     for (size_t e = 0; e < words.size(); ++e) {
       float value;
       std::memcpy(&value, &words[e], sizeof value);
-      const uint16_t half = runtime::floatToHalf(value);
+      const uint16_t half = floatToHalf(value);
       std::memcpy(bytes.data() + e * sizeof half, &half, sizeof half);
     }
     return bytes;

@@ -31,6 +31,10 @@ struct KernelCase {
   /// tables) are fp16 weights with fp16-representable values, as
   /// `lathe compile --weight-dtype f16` writes them.
   bool f16_weights = false;
+  /// GEMMs on matrix units (MatrixUnitGemmKernels.cpp): tensor cores on cuda,
+  /// emulated in scalar code on vulkan; else the scalar tiled kernels.
+  bool matrix_units = false;
+  bool tf32_matmul = false;  // matrix units multiply TF32-rounded operands
 };
 
 /// Empty when the written operands match; else a message naming the operand,

@@ -5,10 +5,9 @@
 #include <cstring>
 #include <fstream>
 
-#include "Float16.h"
-
 #include "TestUtil.h"
 #include "lathe/lathe.hpp"
+#include "lathe/support/Float16.h"
 
 namespace lathe::test {
 namespace {
@@ -58,7 +57,7 @@ TEST(Execution, TinyModelMatchesReferenceThroughCApi) {
 TEST(Execution, F16WeightsRunAsTheirF32Values) {
   TinyModel model;
   for (std::vector<float>* values : {&model.table, &model.ln_w, &model.ln_b, &model.proj_w, &model.proj_b}) {
-    for (float& x : *values) x = runtime::halfToFloat(runtime::floatToHalf(x));
+    for (float& x : *values) x = halfToFloat(floatToHalf(x));
   }
   fb::ArtifactT a = model.artifact();
   for (auto& weight : a.weights) {
@@ -67,7 +66,7 @@ TEST(Execution, F16WeightsRunAsTheirF32Values) {
     weight->dtype = fb::DType::F16;
     weight->data.resize(values.size() * sizeof(uint16_t));
     for (size_t i = 0; i < values.size(); ++i) {
-      const uint16_t half = runtime::floatToHalf(values[i]);
+      const uint16_t half = floatToHalf(values[i]);
       std::memcpy(weight->data.data() + i * sizeof half, &half, sizeof half);
     }
   }

@@ -1,13 +1,13 @@
-// fp16 conversions of runtime/src/Float16.h, checked over every fp16 value.
+// fp16 and bfloat16 conversions of lathe/support/Float16.h, checked over every 16-bit value.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
 #include <limits>
 
-#include "Float16.h"
+#include "lathe/support/Float16.h"
 
-namespace lathe::runtime {
+namespace lathe {
 namespace {
 
 float bitsToFloat(uint32_t bits) {
@@ -64,5 +64,21 @@ TEST(Float16, RoundsToNearestEven) {
   }
 }
 
+// bfloat16 is the upper half of a binary32: every value widens exactly, so
+// truncating the f32 back gives the same bits (NaNs included).
+TEST(Float16, EveryBfloat16WidensExactly) {
+  for (uint32_t bits = 0; bits <= 0xffffu; ++bits) {
+    const float value = bfloat16ToFloat(static_cast<uint16_t>(bits));
+    uint32_t widened;
+    std::memcpy(&widened, &value, sizeof widened);
+    EXPECT_EQ(widened, bits << 16) << bits;
+  }
+  EXPECT_EQ(bfloat16ToFloat(0x3f80), 1.0f);
+  EXPECT_EQ(bfloat16ToFloat(0xc040), -3.0f);
+  EXPECT_EQ(bfloat16ToFloat(0x7f80), std::numeric_limits<float>::infinity());
+  EXPECT_TRUE(std::isnan(bfloat16ToFloat(0x7fc0)));
+  EXPECT_EQ(bfloat16ToFloat(0x0001), std::ldexp(1.0f, -133));  // smallest bfloat16 subnormal
+}
+
 }  // namespace
-}  // namespace lathe::runtime
+}  // namespace lathe

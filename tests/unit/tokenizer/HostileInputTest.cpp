@@ -61,15 +61,7 @@ TEST(HostileInput, RandomArtifactTokenizerTablesAreRefused) {
   std::mt19937 rng(11);
   for (int trial = 0; trial < 200; ++trial) {
     fb::ArtifactT artifact = lathe::test::TinyModel().artifact();
-    auto table = std::make_unique<fb::TokenizerT>();
-    table->kind = "gpt2_byte_bpe";
-    table->token_offsets.push_back(0);
-    for (const std::string& token : vocabulary.tokens) {
-      table->token_bytes.insert(table->token_bytes.end(), token.begin(), token.end());
-      table->token_offsets.push_back(static_cast<uint32_t>(table->token_bytes.size()));
-    }
-    table->special_ids = vocabulary.special_ids;
-    for (const auto& [left, right] : vocabulary.merges) table->merges.insert(table->merges.end(), {left, right});
+    std::unique_ptr<fb::TokenizerT> table = tokenizerTable(vocabulary);
     std::vector<uint32_t>* fields[] = {&table->token_offsets, &table->special_ids, &table->merges};
     std::vector<uint32_t>& field = *fields[rng() % 3];
     if (!field.empty()) field[rng() % field.size()] = rng() % 2 ? rng() : rng() % 400;

@@ -1,5 +1,5 @@
-// Paths and loaders shared by the tokenizer tests. Everything comes from the
-// repository (data/gpt2, data/corpora, tests/unit/tokenizer/data).
+// Paths, loaders and artifact tables shared by the tokenizer tests. Everything
+// comes from the repository (data/gpt2, data/corpora, tests/unit/tokenizer/data).
 #pragma once
 
 #include <dirent.h>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "Error.h"
+#include "artifact_generated.h"
 #include "tokenizer/Tokenizer.h"
 #include "tokenizer/TokenizerFiles.h"
 
@@ -36,6 +37,23 @@ inline std::vector<std::string> corpusFiles() {
   }
   std::sort(files.begin(), files.end());
   return files;
+}
+
+/// The artifact schema's tokenizer table for a vocabulary.
+inline std::unique_ptr<fb::TokenizerT> tokenizerTable(const Vocabulary& vocabulary) {
+  auto table = std::make_unique<fb::TokenizerT>();
+  table->kind = "gpt2_byte_bpe";
+  table->token_offsets.push_back(0);
+  for (const std::string& token : vocabulary.tokens) {
+    table->token_bytes.insert(table->token_bytes.end(), token.begin(), token.end());
+    table->token_offsets.push_back(static_cast<uint32_t>(table->token_bytes.size()));
+  }
+  table->special_ids = vocabulary.special_ids;
+  for (const auto& [left, right] : vocabulary.merges) {
+    table->merges.push_back(left);
+    table->merges.push_back(right);
+  }
+  return table;
 }
 
 }  // namespace lathe::tokenizer::test

@@ -14,23 +14,6 @@ const lathe::Tokenizer& apiGpt2() {
   return tokenizer;
 }
 
-/// The artifact schema's tokenizer table for a vocabulary.
-std::unique_ptr<fb::TokenizerT> tokenizerTable(const Vocabulary& vocabulary) {
-  auto table = std::make_unique<fb::TokenizerT>();
-  table->kind = "gpt2_byte_bpe";
-  table->token_offsets.push_back(0);
-  for (const std::string& token : vocabulary.tokens) {
-    table->token_bytes.insert(table->token_bytes.end(), token.begin(), token.end());
-    table->token_offsets.push_back(static_cast<uint32_t>(table->token_bytes.size()));
-  }
-  table->special_ids = vocabulary.special_ids;
-  for (const auto& [left, right] : vocabulary.merges) {
-    table->merges.push_back(left);
-    table->merges.push_back(right);
-  }
-  return table;
-}
-
 TEST(TokenizerApi, EncodeDecode) {
   EXPECT_EQ(apiGpt2().tokenCount(), 50257u);
   EXPECT_EQ(apiGpt2().mergeCount(), 50000u);

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
 
 namespace lathe::train {
 namespace {
@@ -35,8 +36,8 @@ TEST(Plot, ReadsTrainAndValidationLossAndNamesBadLines) {
   }
 }
 
-/// Counts pixels whose channels are all below `limit` (text, ticks and axes are near-black).
-int countDark(cairo_surface_t* image, int limit) {
+/// Counts the pixels whose (red, green, blue) satisfy `matches`.
+int countPixels(cairo_surface_t* image, const std::function<bool(int, int, int)>& matches) {
   const int width = cairo_image_surface_get_width(image), height = cairo_image_surface_get_height(image);
   const int stride = cairo_image_surface_get_stride(image);
   const unsigned char* data = cairo_image_surface_get_data(image);
@@ -44,24 +45,21 @@ int countDark(cairo_surface_t* image, int limit) {
   for (int y = 0; y < height; ++y)
     for (int x = 0; x < width; ++x) {
       const uint32_t pixel = *reinterpret_cast<const uint32_t*>(data + y * stride + x * 4);
-      if (((pixel >> 16) & 255) < limit && ((pixel >> 8) & 255) < limit && (pixel & 255) < limit) ++count;
+      if (matches((pixel >> 16) & 255, (pixel >> 8) & 255, pixel & 255)) ++count;
     }
   return count;
 }
 
+/// Counts pixels whose channels are all below `limit` (text, ticks and axes are near-black).
+int countDark(cairo_surface_t* image, int limit) {
+  return countPixels(image, [limit](int r, int g, int b) { return r < limit && g < limit && b < limit; });
+}
+
 /// Counts pixels close to an RGB color.
 int countColor(cairo_surface_t* image, int r, int g, int b) {
-  const int width = cairo_image_surface_get_width(image), height = cairo_image_surface_get_height(image);
-  const int stride = cairo_image_surface_get_stride(image);
-  const unsigned char* data = cairo_image_surface_get_data(image);
-  int count = 0;
-  for (int y = 0; y < height; ++y)
-    for (int x = 0; x < width; ++x) {
-      const uint32_t pixel = *reinterpret_cast<const uint32_t*>(data + y * stride + x * 4);
-      const int pr = (pixel >> 16) & 255, pg = (pixel >> 8) & 255, pb = pixel & 255;
-      if (std::abs(pr - r) < 12 && std::abs(pg - g) < 12 && std::abs(pb - b) < 12) ++count;
-    }
-  return count;
+  return countPixels(image, [r, g, b](int pr, int pg, int pb) {
+    return std::abs(pr - r) < 12 && std::abs(pg - g) < 12 && std::abs(pb - b) < 12;
+  });
 }
 
 TEST(Plot, WritesAPngWithBothCurvesAndText) {

@@ -28,6 +28,10 @@ struct ArtifactOptions {
   /// only, since trainable parameter states start from f32 weights).
   DType weight_dtype = DType::F32;
   std::vector<std::string> cuda_archs{"sm_80", "sm_90"};  // cubins to assemble for target cuda
+  bool cuda_tensor_cores = true;  // cuda GEMMs on tensor cores, else the scalar kernels
+  /// Tensor-core GEMMs round operands to TF32 (~1e-3 relative) instead of
+  /// keeping fp32 accuracy with split operands (3x the tensor-core work).
+  bool tf32_matmul = false;
 };
 
 /// Serializes every planned function of `module` (after the kernel pipeline)

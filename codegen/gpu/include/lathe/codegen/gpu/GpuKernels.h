@@ -41,11 +41,27 @@ struct GridAxisPlan {
   bool stride_loop = false;
 };
 
+/// How GEMMs may use subgroup matrix multiply-accumulate units (tensor cores).
+enum class MatrixUnits {
+  None,      // scalar tiled kernels
+  Native,    // the gpu dialect's subgroup MMA ops (CUDA: wmma, tensor cores)
+  Emulated,  // the same kernels with each subgroup MMA op done in scalar code: tests
+             // the tensor-core kernels' tiling on devices without matrix units
+};
+
+/// What an fp32 GEMM on matrix units computes with (scalar kernels are always fp32).
+enum class MatmulPrecision {
+  Fp32,  // each operand split into two TF32 parts, three products (error near fp32's)
+  Tf32,  // operands rounded to TF32 (10-bit mantissa), one product: 3x faster, ~1e-3 relative
+};
+
 /// What the device can do, for picking kernel variants.
 struct GpuLimits {
   int64_t shared_bytes = 32 * 1024;      // lavapipe and most GPUs: 32-48 KiB
   int64_t max_workgroup_invocations = 1024;
   int64_t subgroup_size = 32;            // the largest expected; kernels do not depend on it
+  MatrixUnits matrix_units = MatrixUnits::None;
+  MatmulPrecision matmul_precision = MatmulPrecision::Fp32;
 };
 
 struct KernelPlan {
@@ -81,6 +97,8 @@ std::vector<Element> operandElements(fb::KernelKind kind, const std::vector<fb::
 KernelPlan planElementwiseKernel(const DispatchShape& shape, const GpuLimits& limits);
 KernelPlan planNormKernel(const DispatchShape& shape, const GpuLimits& limits);
 KernelPlan planGemmKernel(const DispatchShape& shape, const GpuLimits& limits);
+/// Gemm and GemmWeightGrad on matrix units; empty when limits.matrix_units is None.
+KernelPlan planMatrixUnitGemmKernel(const DispatchShape& shape, const GpuLimits& limits);
 KernelPlan planAttentionKernel(const DispatchShape& shape, const GpuLimits& limits);
 KernelPlan planInferenceKernel(const DispatchShape& shape, const GpuLimits& limits);
 KernelPlan planTrainingKernel(const DispatchShape& shape, const GpuLimits& limits);

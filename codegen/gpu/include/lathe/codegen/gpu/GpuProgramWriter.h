@@ -19,7 +19,17 @@ struct EntryDispatches {
 struct GpuProgramOptions {
   /// cuda: the architectures to assemble cubins for; the PTX targets the oldest.
   std::vector<std::string> cuda_archs{"sm_80", "sm_90"};
+  /// cuda: GEMMs on tensor cores (MatrixUnitGemmKernels.cpp) when every
+  /// architecture named is sm_80 or newer, else the scalar tiled kernels.
+  bool tensor_cores = true;
+  /// What tensor-core GEMMs compute with; the scalar kernels are fp32 whatever this says.
+  MatmulPrecision matmul_precision = MatmulPrecision::Fp32;
+  /// vulkan, for tests: the tensor-core GEMMs with their matrix ops emulated in scalar code.
+  bool emulate_matrix_units = false;
 };
+
+/// What kernels for `target` ("vulkan" or "cuda") may use, as writeGpuProgram plans them.
+GpuLimits targetLimits(const std::string& target, const GpuProgramOptions& options = {});
 
 /// Writes the program for `target` ("vulkan" or "cuda"). On failure returns a
 /// null offset and sets `error` to a message naming the entry point and dispatch.

@@ -101,8 +101,9 @@ public:
   V min(V a, V b);
   V max(V a, V b);
 
-  /// A workgroup-shared array of `elements` f32 (or i32).
-  mlir::Value shared(int64_t elements, Element element = Element::F32);
+  /// A workgroup-shared array of `elements` f32 (or i32), starting at a
+  /// multiple of `alignment` bytes when that is given.
+  mlir::Value shared(int64_t elements, Element element = Element::F32, int64_t alignment = 0);
   void barrier();
 
   /// Reductions across the subgroup / the whole workgroup (every invocation

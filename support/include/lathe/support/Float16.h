@@ -1,11 +1,12 @@
 // IEEE 754 binary16 <-> binary32, for fp16 weight storage: the compiler
-// rounds weights to fp16, and devices that compute in f32 widen them back.
+// rounds weights to fp16, and devices that compute in f32 widen them back;
+// the frontend widens fp16 and bfloat16 checkpoint tensors to f32.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
 
-namespace lathe::runtime {
+namespace lathe {
 
 /// Rounds to the nearest fp16, ties to even; overflow gives ±inf, NaN stays a (quiet) NaN.
 inline uint16_t floatToHalf(float value) {
@@ -59,4 +60,12 @@ inline float halfToFloat(uint16_t half) {
   return value;
 }
 
-}  // namespace lathe::runtime
+/// Exact: bfloat16 is the upper half of a binary32.
+inline float bfloat16ToFloat(uint16_t bfloat16) {
+  const uint32_t bits = static_cast<uint32_t>(bfloat16) << 16;
+  float value;
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
+}  // namespace lathe
