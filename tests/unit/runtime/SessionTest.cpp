@@ -133,7 +133,7 @@ TEST(CApi, NullArgumentsAreErrorsNotCrashes) {
   lathe_artifact_close(nullptr);
   lathe_session_destroy(nullptr);
   EXPECT_STREQ(lathe_status_name(LATHE_ERROR_NOT_FOUND), "LATHE_ERROR_NOT_FOUND");
-  EXPECT_EQ(lathe_schema_version(), 4u);
+  EXPECT_EQ(lathe_schema_version(), 5u);
 }
 
 TEST(CApi, ReportsMissingFile) {

@@ -92,9 +92,9 @@ TEST(Verification, FlippedBytesNeverCrash) {
 
 TEST(Verification, RejectsNewerSchema) {
   fb::ArtifactT a = TinyModel().artifact();
-  a.schema_version = 5;
+  a.schema_version = fb::kSchemaVersion + 1;
   expectRejected(a, LATHE_ERROR_UNSUPPORTED,
-                 "artifact schema version 5 is newer than this runtime supports (4); rebuild the runtime");
+                 "artifact schema version 6 is newer than this runtime supports (5); rebuild the runtime");
 }
 
 TEST(Verification, RejectsMissingSchemaVersionAndUnknownTarget) {
