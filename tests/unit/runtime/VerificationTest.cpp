@@ -92,7 +92,7 @@ TEST(Verification, FlippedBytesNeverCrash) {
 
 TEST(Verification, RejectsNewerSchema) {
   fb::ArtifactT a = TinyModel().artifact();
-  a.schema_version = fb::kSchemaVersion + 1;
+  a.schema_version = lathe_schema_version() + 1;
   expectRejected(a, LATHE_ERROR_UNSUPPORTED,
                  "artifact schema version 6 is newer than this runtime supports (5); rebuild the runtime");
 }
