@@ -28,6 +28,8 @@ constexpr uint16_t kOpExecutionMode = 16;
 constexpr uint16_t kOpCapability = 17;
 constexpr uint32_t kExecutionModelGLCompute = 5;
 constexpr uint32_t kExecutionModeLocalSize = 17;
+/// GPU kernels read and write operands 16 bytes at a time (artifact.fbs, "GPU targets").
+constexpr uint64_t kGpuOperandAlignment = 16;
 
 bool isGpuTarget(const std::string& target) { return target == "vulkan" || target == "cuda"; }
 
@@ -308,6 +310,18 @@ uint32_t expectedBindings(const fb::Dispatch& dispatch) {
   return (dispatch.buffers() == nullptr ? 0 : dispatch.buffers()->size()) + 1;
 }
 
+void checkArenaAlignment(const fb::Dispatch& dispatch, const std::string& where) {
+  if (dispatch.buffers() == nullptr) return;
+  for (flatbuffers::uoffset_t i = 0; i < dispatch.buffers()->size(); ++i) {
+    const fb::BufferRef& ref = *dispatch.buffers()->Get(i);
+    if (ref.space() == fb::BufferSpace::Arena && ref.index() % kGpuOperandAlignment != 0) {
+      throw invalidArtifact(where + ": operand " + std::to_string(i) + " at arena offset " + std::to_string(ref.index()) +
+                            " is not a multiple of " + std::to_string(kGpuOperandAlignment) +
+                            " bytes, which GPU kernels need");
+    }
+  }
+}
+
 void checkProgram(const fb::Artifact& artifact, const fb::GpuProgram& program, const std::string& where) {
   const std::string target = program.target()->str();
   if (program.kernels() == nullptr) throw invalidArtifact(where + " has no kernels");
@@ -351,6 +365,7 @@ void checkProgram(const fb::Artifact& artifact, const fb::GpuProgram& program, c
         throw invalidArtifact(uses + " with " + std::to_string(kernel.bindings()) + " bindings; the dispatch needs " +
                               std::to_string(expectedBindings(dispatch)) + " (its operands + the parameter block)");
       }
+      checkArenaAlignment(dispatch, dispatch_where);
       const size_t dims = gridDimCount(dispatch);
       for (uint32_t axis = 0; axis < 3; ++axis) {
         const uint32_t mask = kernel.grid()->Get(axis)->dims_mask();
