@@ -42,8 +42,8 @@ struct ElementSpan {
   void store(KernelBuilder& k, const std::vector<V>& values, mlir::Value memref) const;
 };
 
-/// body(span) for spans covering [0, n), loop step start + j * stride taking
-/// the j-th span: kVectorWidth elements each when n is a multiple of it (a
+/// body(span) for the spans numbered start, start + stride, ... that cover
+/// [0, n): spans of kVectorWidth elements when n is a multiple of it (a
 /// uniform branch), else single elements.
 void forEachSpan(KernelBuilder& k, V n, V start, V stride, const std::function<void(const ElementSpan&)>& body);
 
