@@ -28,6 +28,8 @@ constexpr uint16_t kOpExecutionMode = 16;
 constexpr uint16_t kOpCapability = 17;
 constexpr uint32_t kExecutionModelGLCompute = 5;
 constexpr uint32_t kExecutionModeLocalSize = 17;
+/// GPU kernels read and write operands 16 bytes at a time (artifact.fbs, "GPU targets").
+constexpr uint64_t kGpuOperandAlignment = 16;
 
 bool isGpuTarget(const std::string& target) { return target == "vulkan" || target == "cuda"; }
 
@@ -359,6 +361,18 @@ void checkKernelFitsDispatch(const fb::GpuKernel& kernel, const fb::Dispatch& di
   }
 }
 
+void checkArenaAlignment(const fb::Dispatch& dispatch, const std::string& where) {
+  if (dispatch.buffers() == nullptr) return;
+  for (flatbuffers::uoffset_t i = 0; i < dispatch.buffers()->size(); ++i) {
+    const fb::BufferRef& ref = *dispatch.buffers()->Get(i);
+    if (ref.space() == fb::BufferSpace::Arena && ref.index() % kGpuOperandAlignment != 0) {
+      throw invalidArtifact(where + ": operand " + std::to_string(i) + " at arena offset " + std::to_string(ref.index()) +
+                            " is not a multiple of " + std::to_string(kGpuOperandAlignment) +
+                            " bytes, which GPU kernels need");
+    }
+  }
+}
+
 void checkProgram(const fb::Artifact& artifact, const fb::GpuProgram& program, const std::string& where) {
   const std::string target = program.target()->str();
   if (program.kernels() == nullptr) throw invalidArtifact(where + " has no kernels");
@@ -396,6 +410,7 @@ void checkProgram(const fb::Artifact& artifact, const fb::GpuProgram& program, c
         throw invalidArtifact(dispatch_where + " uses kernel " + std::to_string(index) + ", but the program has " +
                               std::to_string(kernels.size()));
       }
+      checkArenaAlignment(dispatch, dispatch_where);
       // The first kernel and each phase after it (chains are checked above).
       for (int64_t phase = index; phase >= 0; phase = kernels.Get(static_cast<flatbuffers::uoffset_t>(phase))->next_phase()) {
         const fb::GpuKernel& kernel = *kernels.Get(static_cast<flatbuffers::uoffset_t>(phase));

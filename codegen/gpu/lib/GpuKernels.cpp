@@ -3,6 +3,7 @@
 #include "KernelLayout.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/SPIRV/IR/TargetAndABI.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 
 namespace lathe::codegen::gpu {
@@ -54,6 +55,7 @@ KernelPlan planKernel(const DispatchShape& shape, const GpuLimits& limits) {
 }
 
 OwningOpRef<ModuleOp> buildKernelModule(MLIRContext& context, const DispatchShape& shape, const KernelPlan& plan) {
+  context.loadDialect<vector::VectorDialect>();  // KernelBuilder::load4/store4
   OpBuilder b(&context);
   Location loc = NameLoc::get(b.getStringAttr(plan.name));
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);

@@ -4,6 +4,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 namespace lathe::codegen::gpu {
 
@@ -115,6 +116,30 @@ void KernelBuilder::store(V value, Value memref, V i) {
   memref::StoreOp::create(b_, loc_, value.value, memref, ValueRange{i.value});
 }
 
+std::array<V, 4> KernelBuilder::load4(Value memref, V i) {
+  Type element = cast<MemRefType>(memref.getType()).getElementType();
+  const int64_t bytes = 4 * element.getIntOrFloatBitWidth() / 8;
+  auto type = VectorType::get({4}, element);
+  Value quad = vector::LoadOp::create(b_, loc_, type, memref, ValueRange{i.value}, /*nontemporal=*/false,
+                                      llvm::MaybeAlign(bytes));
+  std::array<V, 4> values;
+  for (int64_t lane = 0; lane < 4; ++lane) {
+    Value value = vector::ExtractOp::create(b_, loc_, quad, lane);
+    if (element.isF16()) value = arith::ExtFOp::create(b_, loc_, b_.getF32Type(), value);
+    values[lane] = wrap(value);
+  }
+  return values;
+}
+
+void KernelBuilder::store4(const std::array<V, 4>& values, Value memref, V i) {
+  Type element = cast<MemRefType>(memref.getType()).getElementType();
+  SmallVector<Value, 4> lanes;
+  for (const V& v : values) lanes.push_back(v.value);
+  Value quad = vector::FromElementsOp::create(b_, loc_, VectorType::get({4}, element), lanes);
+  vector::StoreOp::create(b_, loc_, quad, memref, ValueRange{i.value}, /*nontemporal=*/false,
+                          llvm::MaybeAlign(4 * element.getIntOrFloatBitWidth() / 8));
+}
+
 V KernelBuilder::threadId(int axis) { return wrap(mlir::gpu::ThreadIdOp::create(b_, loc_, axisOf(axis))); }
 V KernelBuilder::blockId(int axis) { return wrap(mlir::gpu::BlockIdOp::create(b_, loc_, axisOf(axis))); }
 V KernelBuilder::blockDim(int axis) { return wrap(mlir::gpu::BlockDimOp::create(b_, loc_, axisOf(axis))); }
@@ -157,6 +182,16 @@ void KernelBuilder::when(V condition, const std::function<void()>& body) {
   OpBuilder::InsertionGuard guard(b_);
   b_.setInsertionPoint(op.thenBlock()->getTerminator());
   body();
+}
+
+void KernelBuilder::ifElse(V condition, const std::function<void()>& then_body,
+                           const std::function<void()>& else_body) {
+  auto op = scf::IfOp::create(b_, loc_, condition.value, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b_);
+  b_.setInsertionPoint(op.thenBlock()->getTerminator());
+  then_body();
+  b_.setInsertionPoint(op.elseBlock()->getTerminator());
+  else_body();
 }
 
 V KernelBuilder::select(V condition, V a, V b) {

@@ -56,4 +56,47 @@ void forEachElement(KernelBuilder& k, V n, const std::function<void(V)>& body) {
   k.loop(start, n, stride, body);
 }
 
+std::vector<V> ElementSpan::load(KernelBuilder& k, mlir::Value memref, V base) const {
+  if (width == 1) return {k.load(memref, base + first)};
+  std::array<V, 4> quad = k.load4(memref, base + first);
+  return std::vector<V>(quad.begin(), quad.end());
+}
+
+std::vector<V> ElementSpan::load(KernelBuilder& k, mlir::Value memref) const { return load(k, memref, k.index(0)); }
+
+void ElementSpan::store(KernelBuilder& k, const std::vector<V>& values, mlir::Value memref, V base) const {
+  if (width == 1) return k.store(values[0], memref, base + first);
+  k.store4({values[0], values[1], values[2], values[3]}, memref, base + first);
+}
+
+void ElementSpan::store(KernelBuilder& k, const std::vector<V>& values, mlir::Value memref) const {
+  store(k, values, memref, k.index(0));
+}
+
+void forEachSpan(KernelBuilder& k, V n, V start, V stride, const std::function<void(const ElementSpan&)>& body) {
+  static_assert(kVectorWidth == 4, "KernelBuilder::load4 moves 4 elements");
+  k.ifElse(
+      n % kVectorWidth == k.index(0),
+      [&] { k.loop(start, n / kVectorWidth, stride, [&](V q) { body({q * kVectorWidth, kVectorWidth}); }); },
+      [&] { k.loop(start, n, stride, [&](V i) { body({i, 1}); }); });
+}
+
+void mapElements(KernelBuilder& k, V n, const std::vector<mlir::Value>& reads, const std::vector<mlir::Value>& writes,
+                 const std::function<std::vector<V>(const std::vector<V>&)>& fn) {
+  V start = k.blockId() * static_cast<int64_t>(kLinearWorkgroup) + k.threadId();
+  V stride = k.gridDim() * static_cast<int64_t>(kLinearWorkgroup);
+  forEachSpan(k, n, start, stride, [&](const ElementSpan& span) {
+    std::vector<std::vector<V>> inputs;
+    for (mlir::Value memref : reads) inputs.push_back(span.load(k, memref));
+    std::vector<std::vector<V>> outputs(writes.size());
+    for (int64_t lane = 0; lane < span.width; ++lane) {
+      std::vector<V> arguments;
+      for (const std::vector<V>& input : inputs) arguments.push_back(input[lane]);
+      std::vector<V> results = fn(arguments);
+      for (size_t w = 0; w < writes.size(); ++w) outputs[w].push_back(results[w]);
+    }
+    for (size_t w = 0; w < writes.size(); ++w) span.store(k, outputs[w], writes[w]);
+  });
+}
+
 }  // namespace lathe::codegen::gpu

@@ -2,6 +2,8 @@
 // Embedding, AddPositions, Rope. Norms give each row one workgroup and reduce
 // with workgroupSum, in the CPU's order of operations (targets/cpu/kernels/
 // KernelsImpl.inc): mean, then the variance of (x - mean), rstd = 1/sqrt(var + eps).
+// Their last pass, which writes the row, moves 16 bytes per access when C is
+// a multiple of 4; the sums keep their one-element-per-step order.
 //
 // Position angles p * base^(-k/n) reach thousands of radians, where an fp32
 // error of one ulp in the frequency already costs 1e-4 in the angle. The CPU
@@ -9,6 +11,7 @@
 // arithmetic (pairs of f32) and reduced to [-pi/4, pi/4] before sin/cos.
 #include <cmath>
 
+#include "KernelMath.h"
 #include "RowKernels.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -27,6 +30,12 @@ V rowSum(KernelBuilder& k, V C, mlir::Value scratch, const std::function<V(V)>& 
 }
 
 constexpr int64_t kScratchBytes = KernelBuilder::kMaxSubgroups * 4;
+
+/// body(span) for spans covering the C columns of a row, spread over the
+/// workgroup's invocations (forEachColumn, a span at a time).
+void forEachColumnSpan(KernelBuilder& k, V C, const std::function<void(const ElementSpan&)>& body) {
+  forEachSpan(k, C, k.threadId(), k.index(kRowWorkgroup), body);
+}
 
 /// x, w, [b], y, [mean, rstd] with dims (rows, C).
 struct LayerNormOperands {
@@ -49,10 +58,14 @@ KernelPlan layerNormPlan(LayerNormOperands ops) {
                 return d * d;
               }) / count;
       V rstd = k.f32(1.0) / k.sqrt(var + eps);
-      forEachColumn(k, C, [&](V c) {
-        V out = (k.load(x, row + c) - mean) * rstd * k.load(w, c);
-        if (ops.has_bias) out = out + k.load(k.operand(2), c);
-        k.store(out, y, row + c);
+      forEachColumnSpan(k, C, [&](const ElementSpan& span) {
+        std::vector<V> xs = span.load(k, x, row), ws = span.load(k, w), out;
+        std::vector<V> bs = ops.has_bias ? span.load(k, k.operand(2)) : std::vector<V>{};
+        for (int64_t lane = 0; lane < span.width; ++lane) {
+          out.push_back((xs[lane] - mean) * rstd * ws[lane]);
+          if (ops.has_bias) out.back() = out.back() + bs[lane];
+        }
+        span.store(k, out, y, row);
       });
       if (ops.stats) {
         k.when(k.threadId() == k.index(0), [&] {
@@ -77,7 +90,11 @@ KernelPlan rmsNormPlan(bool stats) {
                     return v * v;
                   }) / count;
       V rstd = k.f32(1.0) / k.sqrt(mean_sq + eps);
-      forEachColumn(k, C, [&](V c) { k.store(k.load(x, row + c) * rstd * k.load(w, c), y, row + c); });
+      forEachColumnSpan(k, C, [&](const ElementSpan& span) {
+        std::vector<V> xs = span.load(k, x, row), ws = span.load(k, w), out;
+        for (int64_t lane = 0; lane < span.width; ++lane) out.push_back(xs[lane] * rstd * ws[lane]);
+        span.store(k, out, y, row);
+      });
       if (stats) k.when(k.threadId() == k.index(0), [&] { k.store(rstd, k.operand(3), r); });
     });
   });

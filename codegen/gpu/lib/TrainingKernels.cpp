@@ -381,17 +381,21 @@ void adamw(KernelBuilder& k, bool decay) {
   V param_scale = decay ? one - lr * h(kWeightDecay) : one;
   V step_size = lr / oneMinusPower(k, beta1, step);
   V inv_bias2_sqrt = one / k.sqrt(oneMinusPower(k, beta2, step));
-  forEachElement(k, k.dim(0), [&](V i) {
-    V g = k.load(grad, i) * grad_scale;
-    V m_next = k.load(m, i) * beta1 + (one - beta1) * g;
-    V v_next = k.load(v, i) * beta2 + (one - beta2) * g * g;
-    V p = k.load(param, i) * param_scale;
+  mapElements(k, k.dim(0), {grad, m, v, param}, {m, v, param, grad}, [&](const std::vector<V>& in) {
+    V g = in[0] * grad_scale;
+    V m_next = in[1] * beta1 + (one - beta1) * g;
+    V v_next = in[2] * beta2 + (one - beta2) * g * g;
+    V p = in[3] * param_scale;
     p = p - step_size * m_next / (k.sqrt(v_next) * inv_bias2_sqrt + eps);
-    k.store(m_next, m, i);
-    k.store(v_next, v, i);
-    k.store(p, param, i);
-    k.store(k.f32(0.0), grad, i);
+    return std::vector<V>{m_next, v_next, p, k.f32(0.0)};
   });
+}
+
+/// AdamW on a grid sized for 16-byte spans (mapElements).
+KernelPlan adamwPlan(bool decay) {
+  KernelPlan plan = elementPlan(decay ? "adamw_decay" : "adamw", [decay](KernelBuilder& k) { adamw(k, decay); });
+  plan.grid[0].divisor = kLinearGridDivisor;
+  return plan;
 }
 
 // One launch per gradient g_i: bindings (hyper, norm, g_i), parameter block
@@ -457,10 +461,7 @@ KernelPlan planTrainingKernel(const DispatchShape& shape, const GpuLimits&) {
         });
       });
     case KernelKind::Dropout: return elementPlan("dropout", dropout);
-    case KernelKind::AdamW: {
-      const bool decay = shape.ints[0] == 1;
-      return elementPlan(decay ? "adamw_decay" : "adamw", [decay](KernelBuilder& k) { adamw(k, decay); });
-    }
+    case KernelKind::AdamW: return adamwPlan(shape.ints[0] == 1);
     case KernelKind::GradNorm: return singleWorkgroupPlan("grad_norm", gradNorm);
     default: return {};
   }

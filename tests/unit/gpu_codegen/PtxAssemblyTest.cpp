@@ -26,6 +26,29 @@
 namespace lathe::codegen::gpu {
 namespace {
 
+/// Kernels that stream f32 operands with 16-byte accesses when the length
+/// allows (KernelBuilder::load4 / store4).
+bool streamsVectors(KernelKind kind) {
+  switch (kind) {
+    case KernelKind::Unary:
+    case KernelKind::Binary:
+    case KernelKind::SwiGLU:
+    case KernelKind::Accumulate:
+    case KernelKind::AdamW:
+    case KernelKind::LayerNorm:
+    case KernelKind::LayerNormStats:
+    case KernelKind::RMSNorm:
+    case KernelKind::RMSNormStats: return true;
+    default: return false;
+  }
+}
+
+/// A 16-byte global load or store ("ld"/"st") of four 32-bit values: LLVM 22
+/// spells it .v4.b32 where older versions wrote .v4.f32.
+bool hasVectorAccess(const std::string& ptx, const std::string& op) {
+  return ptx.find(op + ".global.v4.b32") != std::string::npos || ptx.find(op + ".global.v4.f32") != std::string::npos;
+}
+
 class PtxAssembly : public ::testing::TestWithParam<Case> {
 protected:
   void SetUp() override {
@@ -68,6 +91,11 @@ TEST_P(PtxAssembly, AssemblesForSm80AndSm90) {
       EXPECT_NE(ptx->find(".tf32.tf32.f32"), std::string::npos) << phase->name;
       EXPECT_NE(phase->name.find(c.precision == MatmulPrecision::Tf32 ? "_tf32" : "_fp32"), std::string::npos)
           << phase->name;
+    }
+    if (streamsVectors(c.kind)) {
+      EXPECT_TRUE(hasVectorAccess(*ptx, "ld")) << phase->name;
+      EXPECT_TRUE(hasVectorAccess(*ptx, "st")) << phase->name;
+      if (!c.f16_operands.empty()) EXPECT_NE(ptx->find("ld.global.v4.b16"), std::string::npos) << phase->name;
     }
     for (const char* arch : {"sm_80", "sm_90"}) {
       std::vector<uint8_t> cubin;

@@ -25,6 +25,10 @@ const KernelCase kF16Weights[] = {
     withF16Weights({"layernorm_bias", KernelKind::LayerNorm, {37, 300}, {1}, {1e-5f}}),
     withF16Weights({"layernorm_narrow", KernelKind::LayerNorm, {5, 7}, {1}, {1e-5f}}),  // 14-byte weights
     withF16Weights({"rmsnorm", KernelKind::RMSNorm, {37, 300}, {}, {1e-6f}}),
+    // fp16 weights of norms are read 8 bytes (4 values) at a time when C is a multiple of 4.
+    withF16Weights({"layernorm_bias_c768", KernelKind::LayerNorm, {37, 768}, {1}, {1e-5f}}),
+    withF16Weights({"rmsnorm_c768", KernelKind::RMSNorm, {37, 768}, {}, {1e-6f}}),
+    withF16Weights({"rmsnorm_c7", KernelKind::RMSNorm, {5, 7}, {}, {1e-6f}}),
 };
 INSTANTIATE_TEST_SUITE_P(F16Weights, KernelParity, ::testing::ValuesIn(kF16Weights), caseName);
 

@@ -16,6 +16,17 @@ const KernelCase kRows[] = {
     {"layernorm_stats", KernelKind::LayerNormStats, {37, 300}, {}, {1e-5f}},
     {"rmsnorm", KernelKind::RMSNorm, {37, 300}, {}, {1e-6f}},
     {"rmsnorm_stats", KernelKind::RMSNormStats, {37, 300}, {}, {1e-6f}},
+    // The norms write rows of C a multiple of 4 (300, 2100, 768) with 16-byte
+    // accesses, other rows (7) one element at a time.
+    {"layernorm_c768", KernelKind::LayerNorm, {37, 768}, {0}, {1e-5f}},
+    {"layernorm_bias_c768", KernelKind::LayerNorm, {37, 768}, {1}, {1e-5f}},
+    {"layernorm_c7", KernelKind::LayerNorm, {5, 7}, {0}, {1e-5f}},
+    {"layernorm_stats_c768", KernelKind::LayerNormStats, {37, 768}, {}, {1e-5f}},
+    {"layernorm_stats_c7", KernelKind::LayerNormStats, {5, 7}, {}, {1e-5f}},
+    {"rmsnorm_c768", KernelKind::RMSNorm, {37, 768}, {}, {1e-6f}},
+    {"rmsnorm_c7", KernelKind::RMSNorm, {5, 7}, {}, {1e-6f}},
+    {"rmsnorm_stats_c768", KernelKind::RMSNormStats, {37, 768}, {}, {1e-6f}},
+    {"rmsnorm_stats_c7", KernelKind::RMSNormStats, {5, 7}, {}, {1e-6f}},
     {"embedding", KernelKind::Embedding, {45, 77}, {}, {}},
     {"add_positions_learned", KernelKind::AddPositions, {3, 29, 70}, {0}, {}},
     {"add_positions_sinusoidal", KernelKind::AddPositions, {2, 3000, 66}, {1}, {}},

@@ -78,6 +78,11 @@ const KernelCase kTraining[] = {
      {{"hyper", hyper(1e-3f, 0.1f, 1.0f, 1.0f, 7.0f)}, {"norm", {2.5f}}, {"param", {}}}},
     {"adamw_below_clip", KernelKind::AdamW, {1037}, {0}, {}, 1e-4, 37,
      {{"hyper", hyper(1e-3f, 0.1f, 1.0f, 1.0f, 7.0f)}, {"norm", {0.5f}}, {"param", {}}}},
+    // n a multiple of 4: the 16-byte path (the cases above take the scalar one).
+    {"adamw_n4096", KernelKind::AdamW, {4096}, {0}, {}, 1e-4, 37, {{"hyper", hyper(1e-3f, 0.1f, 0.0f, 1.0f, 1.0f)}}},
+    {"adamw_decay_n1036", KernelKind::AdamW, {1036}, {1}, {}, 1e-4, 37, {{"hyper", hyper(1e-2f, 0.1f, 0.0f, 1.0f, 3.0f)}}},
+    {"adamw_clipped_n70000", KernelKind::AdamW, {70000}, {1}, {}, 1e-4, 37,
+     {{"hyper", hyper(1e-3f, 0.1f, 1.0f, 1.0f, 7.0f)}, {"norm", {2.5f}}, {"param", {}}}},
     // One dim per gradient; ints: count. norm = sqrt(sum of squares) * |grad_scale|.
     {"grad_norm_one", KernelKind::GradNorm, {1037}, {1}, {}, 1e-4, 37, {{"hyper", hyper(1e-3f, 0.1f, 1.0f, 0.5f, 1.0f)}}},
     {"grad_norm_three", KernelKind::GradNorm, {1000, 70000, 5}, {3}, {}, 1e-4, 37,

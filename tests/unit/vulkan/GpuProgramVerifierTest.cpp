@@ -76,6 +76,17 @@ TEST(GpuProgramVerifier, RefusesEntriesThatDoNotMatchTheDispatches) {
                 "dispatch 1 'act' uses kernel 1 'unary_f32': grid axis 1 selects dims (mask 2) beyond the dispatch's 1");
 }
 
+TEST(GpuProgramVerifier, RefusesArenaOperandsThatGpuKernelsCannotLoad16BytesAtATime) {
+  expectRefused(
+      [](fb::ArtifactT& a) {
+        fb::EntryPointT& entry = *a.entry_points[0];
+        entry.arena_bytes += 16;
+        entry.dispatches[0]->buffers[2] = fb::BufferRef(fb::BufferSpace::Arena, 4);
+        entry.dispatches[1]->buffers[0] = fb::BufferRef(fb::BufferSpace::Arena, 4);
+      },
+      "entry point 'forward' dispatch 0 'sum': operand 2 at arena offset 4 is not a multiple of 16 bytes");
+}
+
 TEST(GpuProgramVerifier, RefusesMalformedKernels) {
   expectRefused([](fb::ArtifactT& a) { kernel(a, 1).name.clear(); }, "gpu program 'vulkan' kernel 1 has no name");
   expectRefused([](fb::ArtifactT& a) { kernel(a, 1).name = "binary_f32"; },

@@ -4,6 +4,7 @@
 // GpuKernels.h.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <string>
 #include <vector>
@@ -82,6 +83,13 @@ public:
   /// An f16 element is returned extended to f32, so kernels compute in f32 whatever the storage.
   V load(mlir::Value memref, V index);
   void store(V value, mlir::Value memref, V index);
+  /// Elements [index, index + 4) with one vector access: 16 bytes for f32 and
+  /// i32 (PTX ld/st.global.v4), 8 for f16 (widened to f32 like load()). The
+  /// caller guarantees that index is a multiple of 4 and that the operand
+  /// starts 16-byte aligned (artifact.fbs, "GPU targets"); a misaligned access
+  /// is undefined. SPIR-V lowering splits them into scalar accesses.
+  std::array<V, 4> load4(mlir::Value memref, V index);
+  void store4(const std::array<V, 4>& values, mlir::Value memref, V index);
 
   V threadId(int axis = 0);
   V blockId(int axis = 0);
@@ -97,6 +105,8 @@ public:
   std::vector<V> loop(V lo, V hi, V step, const std::vector<V>& init,
                       const std::function<std::vector<V>(V, const std::vector<V>&)>& body);
   void when(V condition, const std::function<void()>& body);
+  /// if (condition) then_body() else else_body()
+  void ifElse(V condition, const std::function<void()>& then_body, const std::function<void()>& else_body);
   V select(V condition, V a, V b);
   V min(V a, V b);
   V max(V a, V b);
