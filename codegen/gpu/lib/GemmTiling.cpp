@@ -5,21 +5,30 @@
 namespace lathe::codegen::gpu {
 
 std::pair<V, V> slabElement(const ProductOperand& operand, const SlabShape& slab, V tid, int64_t l) {
-  V e = tid + l * slab.threads;
-  if (operand.k_contiguous) return {e % slab.depth, e / slab.depth};
-  return {e / slab.tile, e % slab.tile};
+  V group = tid + (l / slab.width) * slab.threads;  // which run of `width` adjacent elements
+  const int64_t lane = l % slab.width;
+  if (operand.k_contiguous) {
+    const int64_t per_row = slab.depth / slab.width;
+    return {group % per_row * slab.width + lane, group / per_row};
+  }
+  const int64_t per_column = slab.tile / slab.width;
+  return {group / per_column, group % per_column * slab.width + lane};
 }
 
 std::vector<V> fetchSlab(KernelBuilder& k, const ProductOperand& operand, const SlabShape& slab, V start, V k0, V K,
                          V tid) {
   std::vector<V> values;
-  for (int64_t l = 0; l < slab.loadsPerInvocation(); ++l) {
+  for (int64_t l = 0; l < slab.loadsPerInvocation(); l += slab.width) {
     auto [kk, r] = slabElement(operand, slab, tid, l);
     V row = start + r, col = k0 + kk;
     V inside = row < operand.extent && col < K;
-    V address = operand.k_contiguous ? row * operand.row_stride + col : col * operand.row_stride + row;
-    V value = k.load(operand.buffer, k.select(inside, address, k.index(0)));
-    values.push_back(k.select(inside, value, k.f32(0.0)));
+    V address = k.select(inside, operand.k_contiguous ? row * operand.row_stride + col : col * operand.row_stride + row,
+                         k.index(0));
+    if (slab.width == 1) {
+      values.push_back(k.select(inside, k.load(operand.buffer, address), k.f32(0.0)));
+      continue;
+    }
+    for (const V& value : k.load4(operand.buffer, address)) values.push_back(k.select(inside, value, k.f32(0.0)));
   }
   return values;
 }

@@ -21,21 +21,26 @@ struct ProductOperand {
   V row_stride;
 };
 
-/// A slab: `tile` rows (or columns) of C by `depth` of K, loaded by `threads` invocations.
+/// A slab: `tile` rows (or columns) of C by `depth` of K, loaded by `threads`
+/// invocations, `width` consecutive elements of memory per access (1, or 4
+/// when the operand's rows start 16 bytes aligned: row_stride % 4 == 0).
 struct SlabShape {
   int64_t tile;
   int64_t depth;
   int64_t threads;
+  int64_t width = 1;
   int64_t loadsPerInvocation() const { return tile * depth / threads; }
 };
 
 /// Element l of this invocation's share of a slab: (kk, r) of the (depth, tile)
 /// slab, chosen so that consecutive invocations read consecutive addresses in
-/// either storage order.
+/// either storage order; with width 4, elements 4j..4j+3 are adjacent in memory.
 std::pair<V, V> slabElement(const ProductOperand& operand, const SlabShape& slab, V tid, int64_t l);
 
 /// This invocation's share of slab [k0, k0 + depth) of the operand's tile
-/// [start, start + tile), read from global memory; 0 outside the matrix.
+/// [start, start + tile), read from global memory; 0 outside the matrix. With
+/// width 4, the caller guarantees row_stride % 4 == 0 (so a group of 4 is
+/// wholly inside or outside the matrix) and k0, start multiples of 4.
 std::vector<V> fetchSlab(KernelBuilder& k, const ProductOperand& operand, const SlabShape& slab, V start, V k0, V K,
                          V tid);
 

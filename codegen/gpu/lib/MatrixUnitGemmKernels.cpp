@@ -5,7 +5,8 @@
 // of C. Subgroup w owns the 64x32 block at rows 64 (w / 4), columns 32 (w % 4):
 // 4x2 C tiles of 16x16 kept in matrix registers. K is consumed in 8-deep slabs
 // staged in workgroup memory; the next slab is fetched into registers while the
-// current one is multiplied.
+// current one is multiplied, 16 bytes per load when both operands' rows are
+// 16-byte aligned (row strides multiples of 4; one uniform branch picks).
 //
 // Precision. Matrix units multiply TF32 operands (10-bit mantissa). For fp32
 // results (MatmulPrecision::Fp32) each operand is split, x = big + small, with
@@ -44,7 +45,8 @@ constexpr int64_t kOutermostPitch = kTile + 4;                   // (8, 128) sla
 constexpr int64_t kSlabFloats = std::max(kTile * kContiguousPitch, kDepth * kOutermostPitch);
 constexpr int64_t kCTileFloats = SubgroupMatrix::kRows * SubgroupMatrix::kRows;
 constexpr int64_t kStagingFloats = kSubgroups * kCTileFloats;   // the epilogue's, in the first slab
-constexpr SlabShape kSlabShape{kTile, kDepth, kThreads};
+constexpr int64_t kSlabLoads = kTile * kDepth / kThreads;      // elements per invocation and slab
+constexpr int64_t kVectorWidth = 4;                              // 16-byte loads when rows are aligned
 constexpr int64_t kSlabAlignment = SubgroupMatrix::kOffsetAlignment * sizeof(float);  // bytes
 
 static_assert(kContiguousPitch % SubgroupMatrix::kLeadAlignment == 0 &&
@@ -70,6 +72,7 @@ V roundToTf32(KernelBuilder& k, V x) {
 /// operand is taken in one part) and how its tiles are read from them.
 struct StagedOperand {
   ProductOperand source;
+  SlabShape slab;
   mlir::Value big, small;
 
   int64_t pitch() const { return source.k_contiguous ? kContiguousPitch : kOutermostPitch; }
@@ -80,8 +83,8 @@ struct StagedOperand {
 
   /// Writes fetchSlab's values, split or rounded for the matrix units.
   void store(KernelBuilder& k, const std::vector<V>& values, V tid, MatmulPrecision precision) const {
-    for (int64_t l = 0; l < kSlabShape.loadsPerInvocation(); ++l) {
-      auto [kk, r] = slabElement(source, kSlabShape, tid, l);
+    for (int64_t l = 0; l < slab.loadsPerInvocation(); ++l) {
+      auto [kk, r] = slabElement(source, slab, tid, l);
       V at = slabIndex(kk, r);
       if (!small) {
         k.store(precision == MatmulPrecision::Tf32 ? roundToTf32(k, values[l]) : values[l], big, at);
@@ -125,37 +128,51 @@ struct MatrixProduct {
   bool split(bool exact) const { return precision == MatmulPrecision::Fp32 && !exact; }
 };
 
+/// The workgroup memory of the staged slabs (the small parts only when split).
+struct Slabs {
+  mlir::Value a_big, a_small, b_big, b_small;
+};
+
+Slabs allocateSlabs(KernelBuilder& k, const MatrixProduct& product) {
+  auto slab = [&](int64_t floats) { return k.shared(floats, Element::F32, kSlabAlignment); };
+  Slabs slabs;
+  slabs.a_big = slab(std::max(kSlabFloats, kStagingFloats));  // also the epilogue's staging area
+  if (product.split(product.a_exact)) slabs.a_small = slab(kSlabFloats);
+  slabs.b_big = slab(kSlabFloats);
+  if (product.split(product.b_exact)) slabs.b_small = slab(kSlabFloats);
+  return slabs;
+}
+
 /// A(m0 : m0+128, :) . B(:, n0 : n0+128), then body(row, col, value) for each
-/// element of the tile inside C's (M, N).
-void multiplyTile(KernelBuilder& k, const MatrixProduct& product, const ProductOperand& a_source,
-                  const ProductOperand& b_source, V K, V m0, V n0, V M, V N,
+/// element of the tile inside C's (M, N). Global loads move `width` elements
+/// at once (4 needs both operands' row strides to be multiples of 4).
+void multiplyTile(KernelBuilder& k, const MatrixProduct& product, const Slabs& slabs, int64_t width,
+                  const ProductOperand& a_source, const ProductOperand& b_source, V K, V m0, V n0, V M, V N,
                   const std::function<void(V, V, V)>& body) {
   SubgroupMatrix mma(k, product.emulated);
-  const bool split_a = product.split(product.a_exact), split_b = product.split(product.b_exact);
-  StagedOperand a{a_source, k.shared(std::max(kSlabFloats, kStagingFloats), Element::F32, kSlabAlignment),
-                  split_a ? k.shared(kSlabFloats, Element::F32, kSlabAlignment) : mlir::Value()};
-  StagedOperand b{b_source, k.shared(kSlabFloats, Element::F32, kSlabAlignment),
-                  split_b ? k.shared(kSlabFloats, Element::F32, kSlabAlignment) : mlir::Value()};
+  const SlabShape slab{kTile, kDepth, kThreads, width};
+  StagedOperand a{a_source, slab, slabs.a_big, slabs.a_small};
+  StagedOperand b{b_source, slab, slabs.b_big, slabs.b_small};
   V tid = k.threadId();
   V subgroup = tid / SubgroupMatrix::kSubgroup;
   V block_row = subgroup / kSubgroupColumns * kBlockRows, block_col = subgroup % kSubgroupColumns * kBlockColumns;
 
   const size_t per_tile = mma.carriedCount();
   const size_t accumulators = kTileRows * kTileColumns * per_tile;
-  const int64_t loads = kSlabShape.loadsPerInvocation();
+  const int64_t loads = kSlabLoads;
   std::vector<V> carried;  // C tiles, then the fetched A and B slabs
   for (int64_t t = 0; t < kTileRows * kTileColumns; ++t)
     for (const V& v : mma.zero().values) carried.push_back(v);
-  for (const V& v : fetchSlab(k, a.source, kSlabShape, m0, k.index(0), K, tid)) carried.push_back(v);
-  for (const V& v : fetchSlab(k, b.source, kSlabShape, n0, k.index(0), K, tid)) carried.push_back(v);
+  for (const V& v : fetchSlab(k, a.source, slab, m0, k.index(0), K, tid)) carried.push_back(v);
+  for (const V& v : fetchSlab(k, b.source, slab, n0, k.index(0), K, tid)) carried.push_back(v);
 
   std::vector<V> result = k.loop(k.index(0), K, k.index(kDepth), carried, [&](V k0, const std::vector<V>& in) {
     a.store(k, {in.begin() + accumulators, in.begin() + accumulators + loads}, tid, product.precision);
     b.store(k, {in.begin() + accumulators + loads, in.end()}, tid, product.precision);
     k.barrier();
     V next_k0 = k0 + kDepth;
-    std::vector<V> next_a = fetchSlab(k, a.source, kSlabShape, m0, next_k0, K, tid);
-    std::vector<V> next_b = fetchSlab(k, b.source, kSlabShape, n0, next_k0, K, tid);
+    std::vector<V> next_a = fetchSlab(k, a.source, slab, m0, next_k0, K, tid);
+    std::vector<V> next_b = fetchSlab(k, b.source, slab, n0, next_k0, K, tid);
     OperandTiles a_tiles = loadTiles(mma, a, MatrixRole::A, block_row, kTileRows);
     OperandTiles b_tiles = loadTiles(mma, b, MatrixRole::B, block_col, kTileColumns);
     std::vector<V> out;
@@ -194,6 +211,18 @@ void multiplyTile(KernelBuilder& k, const MatrixProduct& product, const ProductO
   }
 }
 
+/// multiplyTile with 16-byte global loads when both operands' rows start
+/// 16-byte aligned (a uniform branch: one path or the other for the whole
+/// workgroup), else with single-element loads.
+void multiplyAligned(KernelBuilder& k, const MatrixProduct& product, const ProductOperand& a,
+                     const ProductOperand& b, V K, V m0, V n0, V M, V N, const std::function<void(V, V, V)>& body) {
+  const Slabs slabs = allocateSlabs(k, product);
+  V aligned = a.row_stride % kVectorWidth == 0 && b.row_stride % kVectorWidth == 0;
+  k.ifElse(
+      aligned, [&] { multiplyTile(k, product, slabs, kVectorWidth, a, b, K, m0, n0, M, N, body); },
+      [&] { multiplyTile(k, product, slabs, 1, a, b, K, m0, n0, M, N, body); });
+}
+
 /// A plan over the 128x128 tiles of C: grid x over its columns (dispatch dim
 /// `cols_dim`), y over its rows.
 KernelPlan tilePlan(std::string name, int rows_dim, int cols_dim, const MatrixProduct& product,
@@ -226,8 +255,8 @@ KernelPlan planMatrixUnitGemmKernel(const DispatchShape& shape, const GpuLimits&
       V m0 = k.blockId(1) * kTile, n0 = k.blockId(0) * kTile;
       ProductOperand a{k.operand(0), true, M, K};
       ProductOperand b{k.operand(1), variant.trans_b, N, variant.trans_b ? K : N};
-      multiplyTile(k, product, a, b, K, m0, n0, M, N,
-                   [&](V row, V col, V value) { variant.store(k, N, row, col, value); });
+      multiplyAligned(k, product, a, b, K, m0, n0, M, N,
+                      [&](V row, V col, V value) { variant.store(k, N, row, col, value); });
     });
   }
   if (shape.kind == fb::KernelKind::GemmWeightGrad) {
@@ -240,7 +269,7 @@ KernelPlan planMatrixUnitGemmKernel(const DispatchShape& shape, const GpuLimits&
       ProductOperand dy{k.operand(1), false, N, N};
       ProductOperand x{k.operand(2), false, K, K};
       mlir::Value dw = k.operand(0);
-      multiplyTile(k, product, dy, x, rows, n0, k_start, N, K, [&](V n, V col, V value) {
+      multiplyAligned(k, product, dy, x, rows, n0, k_start, N, K, [&](V n, V col, V value) {
         V at = n * K + col;
         k.store(k.load(dw, at) + value, dw, at);
       });

@@ -89,6 +89,7 @@ TEST_P(PtxAssembly, AssemblesForSm80AndSm90) {
         << phase->name;
     if (tiled_gemm) {
       EXPECT_NE(ptx->find(".tf32.tf32.f32"), std::string::npos) << phase->name;
+      EXPECT_TRUE(hasVectorAccess(*ptx, "ld")) << phase->name << ": 16-byte loads of aligned operand rows";
       EXPECT_NE(phase->name.find(c.precision == MatmulPrecision::Tf32 ? "_tf32" : "_fp32"), std::string::npos)
           << phase->name;
     }
