@@ -36,18 +36,15 @@ Matrix SubgroupMatrix::load(MatrixRole role, Value memref, V offset, int64_t lea
     matrix.values.push_back(k_.wrap(tile));
     return matrix;
   }
-  // (row, column) of the tile -> its element of memory.
-  auto at = [&](V row, V column) {
-    return transposed ? offset + column * lead + row : offset + row * lead + column;
-  };
-  V l = lane();
-  if (role == MatrixRole::A) {  // values[r * 8 + kk] = A(l / 16 + 2r, kk)
-    for (int64_t r = 0; r < kPerLane; ++r)
-      for (int64_t kk = 0; kk < kDepth; ++kk) matrix.values.push_back(k_.load(memref, at(l / 16 + 2 * r, k_.index(kk))));
-  } else {  // values[kk] = B(kk, l % 16)
-    for (int64_t kk = 0; kk < kDepth; ++kk) matrix.values.push_back(k_.load(memref, at(k_.index(kk), l % 16)));
-  }
+  matrix.memref = memref;
+  matrix.offset = offset;
+  matrix.lead = lead;
   return matrix;
+}
+
+V SubgroupMatrix::element(const Matrix& tile, V row, V column) {
+  V at = tile.transposed ? tile.offset + column * tile.lead + row : tile.offset + row * tile.lead + column;
+  return k_.load(tile.memref, at);
 }
 
 Matrix SubgroupMatrix::zero() {
@@ -69,15 +66,16 @@ Matrix SubgroupMatrix::multiplyAdd(const Matrix& a, const Matrix& b, const Matri
                                                          flag(builder, a.transposed), flag(builder, b.transposed));
     return {MatrixRole::C, false, {k_.wrap(tile)}};
   }
-  // C(e / 16, e % 16) += sum over kk of A(e / 16, kk) B(kk, e % 16): this lane's
-  // rows of A and column of B are exactly the ones its elements of C need.
-  Matrix result{MatrixRole::C, false, {}};
-  for (int64_t r = 0; r < kPerLane; ++r) {
-    V sum = c.values[r];
-    for (int64_t kk = 0; kk < kDepth; ++kk) sum = sum + a.values[r * kDepth + kk] * b.values[kk];
-    result.values.push_back(sum);
-  }
-  return result;
+  // C(e / 16, e % 16) += sum over kk of A(e / 16, kk) B(kk, e % 16), e = lane + 32r:
+  // this lane's rows of A and column of B, in increasing kk.
+  V l = lane();
+  std::vector<V> sums = k_.loop(k_.index(0), k_.index(kDepth), k_.index(1), c.values, [&](V kk, const std::vector<V>& in) {
+    V b_value = element(b, kk, l % 16);
+    std::vector<V> out;
+    for (int64_t r = 0; r < kPerLane; ++r) out.push_back(in[r] + element(a, l / 16 + 2 * r, kk) * b_value);
+    return out;
+  });
+  return {MatrixRole::C, false, sums};
 }
 
 void SubgroupMatrix::store(const Matrix& c, Value memref, V offset, int64_t lead) {

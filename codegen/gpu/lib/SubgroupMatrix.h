@@ -19,14 +19,18 @@ namespace lathe::codegen::gpu {
 
 enum class MatrixRole { A, B, C };
 
-/// One tile. Native: one !gpu.mma_matrix value. Emulated: this invocation's
-/// share, lane = invocation % 32: of C the elements e = lane + 32r (r < 8) in
-/// row-major order, i.e. row e / 16, column e % 16; of A those rows x 8; of B
-/// column lane % 16 x 8.
+/// One tile. Native: one !gpu.mma_matrix value in `values`. Emulated: a C tile
+/// is this invocation's share, lane = invocation % 32: the elements e = lane +
+/// 32r (r < 8) in row-major order, i.e. row e / 16, column e % 16; an A or B
+/// tile is where it lies in memory, read by multiplyAdd (so the memory must not
+/// change between the load and its use, as between two barriers).
 struct Matrix {
   MatrixRole role;
   bool transposed = false;  // loaded from column-major storage (A, B)
   std::vector<V> values;
+  mlir::Value memref;       // emulated A and B: the tile at memref[offset + ...]
+  V offset;
+  int64_t lead = 0;
 };
 
 class SubgroupMatrix {
@@ -55,6 +59,8 @@ public:
 
 private:
   V lane();
+  /// Element (row, column) of an emulated A or B tile.
+  V element(const Matrix& tile, V row, V column);
 
   KernelBuilder& k_;
   bool emulated_;
