@@ -39,6 +39,14 @@ constexpr int64_t kGradSharedFloats = 2 * (kGradRows + kGradKeys) * kPitch + 3 *
 
 const double kNegInf = -std::numeric_limits<double>::infinity();
 
+// A workgroup walks every key (forward, dq) or every query row of its kv group
+// (dk, dv), and lavapipe ends an invocation's loops after 65535 back edges in
+// all (KernelBuilder::unrolledLoop), so the sums run per key block or query
+// tile take kUnroll copies of their body per iteration. (Unrolling them fully,
+// staging included, makes lavapipe compile AttentionGrad several times slower.)
+constexpr int64_t kUnroll = 4;
+static_assert(kGradKeys % kUnroll == 0 && kGradRows % kUnroll == 0, "tile loops unroll without a remainder");
+
 V ceilDiv(V a, int64_t b) { return (a + (b - 1)) / b; }
 
 /// One (batch, query head) slice. Query row t (of q, out, dout) starts at
@@ -88,7 +96,7 @@ std::vector<V> tileDots(KernelBuilder& k, mlir::Value a, V a_row, mlir::Value b,
   V a_start = a_row * kPitch;
   std::vector<V> b_starts;
   for (V row : b_rows) b_starts.push_back(row * kPitch);
-  return k.loop(k.index(0), len, k.index(1), acc, [&](V d, const std::vector<V>& sums) {
+  return k.unrolledLoop(k.index(0), len, k.index(1), kUnroll, acc, [&](V d, const std::vector<V>& sums) {
     V x = k.load(a, a_start + d);
     std::vector<V> next;
     for (size_t i = 0; i < sums.size(); ++i) next.push_back(sums[i] + x * k.load(b, b_starts[i] + d));
@@ -157,14 +165,14 @@ void flashAttention(KernelBuilder& k, const Slice& s, V q0, bool causal, V scale
       k.barrier();
       V len = k.min(k.index(kKeys), key_end - j0);
       V row_scores = row * kKeys;
-      V block_max = k.loop(k.index(0), len, k.index(1), {k.f32(kNegInf)}, [&](V j, const std::vector<V>& m) {
+      V block_max = k.unrolledLoop(k.index(0), len, k.index(1), kUnroll, {k.f32(kNegInf)}, [&](V j, const std::vector<V>& m) {
         return std::vector<V>{k.max(m[0], k.load(tiles.scores, row_scores + j))};
       })[0];
       V new_max = k.max(c[0], block_max);
       V correction = k.exp(c[0] - new_max);  // 0 on the first block
       std::vector<V> scaled;
       for (size_t i = 1; i < c.size(); ++i) scaled.push_back(c[i] * correction);
-      std::vector<V> next = k.loop(k.index(0), len, k.index(1), scaled, [&](V j, const std::vector<V>& acc) {
+      std::vector<V> next = k.unrolledLoop(k.index(0), len, k.index(1), kUnroll, scaled, [&](V j, const std::vector<V>& acc) {
         V p = k.exp(k.load(tiles.scores, row_scores + j) - new_max);  // masked: exp(-inf) = 0
         std::vector<V> updated{acc[0] + p};
         V v_row = j * kPitch + lane;
@@ -290,7 +298,7 @@ void gradScoreTile(KernelBuilder& k, const Slice& s, const GradOperands& g, cons
     k.barrier();
     V len = k.min(k.index(kChunk), s.D - d0);
     V q_row = tq * kPitch, k_row = jk * kPitch;
-    std::vector<V> dots = k.loop(k.index(0), len, k.index(1), {acc[0], acc[1]}, [&](V d, const std::vector<V>& a) {
+    std::vector<V> dots = k.unrolledLoop(k.index(0), len, k.index(1), kUnroll, {acc[0], acc[1]}, [&](V d, const std::vector<V>& a) {
       V score = a[0] + k.load(tiles.q, q_row + d) * k.load(tiles.k, k_row + d);
       V dp = a[1] + k.load(tiles.dout, q_row + d) * k.load(tiles.v, k_row + d);
       return std::vector<V>{score, dp};
@@ -302,8 +310,10 @@ void gradScoreTile(KernelBuilder& k, const Slice& s, const GradOperands& g, cons
   });
   k.store(sums[2], tiles.partial, tid);
   k.barrier();
-  V delta = k.loop(k.index(0), k.index(kGradKeys), k.index(1), {k.f32(0.0)}, [&](V i, const std::vector<V>& a) {
-    return std::vector<V>{a[0] + k.load(tiles.partial, tq * kGradKeys + i)};
+  V delta = k.loop(k.index(0), k.index(kGradKeys), k.index(kUnroll), {k.f32(0.0)}, [&](V i0, const std::vector<V>& a) {
+    V sum = a[0];
+    for (int64_t i = 0; i < kUnroll; ++i) sum = sum + k.load(tiles.partial, tq * kGradKeys + i0 + i);
+    return std::vector<V>{sum};
   })[0];
   V lse = k.load(g.lse, s.lse_base + k.min(t, s.rows - k.index(1)));
   V visible = t < s.rows && j < s.keys;
@@ -333,10 +343,13 @@ void dqPass(KernelBuilder& k, const Slice& s, const GradOperands& g, const GradT
     stageQueryTiles(k, s, g, tiles, t0, k.index(0));
     std::vector<V> dq = k.loop(k.index(0), key_end, k.index(kGradKeys), zeros(k, kDims), [&](V s0, const std::vector<V>& acc) {
       gradScoreTile(k, s, g, tiles, t0, s0, dc, causal, scale, /*queries_fixed=*/true, /*keys_fixed=*/false);
-      return k.loop(k.index(0), k.index(kGradKeys), k.index(1), acc, [&](V j, const std::vector<V>& a) {
-        V ds = k.load(tiles.ds, tq * kGradKeys + j);
-        std::vector<V> next;
-        for (int64_t i = 0; i < kDims; ++i) next.push_back(a[i] + ds * k.load(tiles.k, j * kPitch + c + kGradKeys * i));
+      return k.loop(k.index(0), k.index(kGradKeys), k.index(kUnroll), acc, [&](V j0, const std::vector<V>& a) {
+        std::vector<V> next = a;
+        for (int64_t u = 0; u < kUnroll; ++u) {
+          V j = j0 + u;
+          V ds = k.load(tiles.ds, tq * kGradKeys + j);
+          for (int64_t i = 0; i < kDims; ++i) next[i] = next[i] + ds * k.load(tiles.k, j * kPitch + c + kGradKeys * i);
+        }
         return next;
       });
     });
@@ -365,19 +378,19 @@ void dkdvPass(KernelBuilder& k, const GradOperands& g, const GradTiles& tiles, V
       V t_begin = causal ? s0 : k.index(0);
       return k.loop(t_begin, s.rows, k.index(kGradRows), per_head, [&](V t0, const std::vector<V>& a) {
         gradScoreTile(k, s, g, tiles, t0, s0, dc, causal, scale, /*queries_fixed=*/false, /*keys_fixed=*/true);
-        return k.loop(k.index(0), k.index(kGradRows), k.index(1), a, [&](V tq, const std::vector<V>& sums) {
-          V p = k.load(tiles.p, tq * kGradKeys + jj);
-          V ds = k.load(tiles.ds, tq * kGradKeys + jj);
-          std::vector<V> next;
-          for (int64_t i = 0; i < kDimsPerLane; ++i) {  // dk then dv
-            V at = tq * kPitch + c + kLanes * i;
-            next.push_back(sums[i] + ds * k.load(tiles.q, at));
+        return k.loop(k.index(0), k.index(kGradRows), k.index(kUnroll), a, [&](V tq0, const std::vector<V>& in) {
+          std::vector<V> sums = in;  // dk then dv
+          for (int64_t u = 0; u < kUnroll; ++u) {
+            V tq = tq0 + u;
+            V p = k.load(tiles.p, tq * kGradKeys + jj);
+            V ds = k.load(tiles.ds, tq * kGradKeys + jj);
+            for (int64_t i = 0; i < kDimsPerLane; ++i) {
+              V at = tq * kPitch + c + kLanes * i;
+              sums[i] = sums[i] + ds * k.load(tiles.q, at);
+              sums[kDimsPerLane + i] = sums[kDimsPerLane + i] + p * k.load(tiles.dout, at);
+            }
           }
-          for (int64_t i = 0; i < kDimsPerLane; ++i) {
-            V at = tq * kPitch + c + kLanes * i;
-            next.push_back(sums[kDimsPerLane + i] + p * k.load(tiles.dout, at));
-          }
-          return next;
+          return sums;
         });
       });
     });

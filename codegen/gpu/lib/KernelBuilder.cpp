@@ -177,6 +177,31 @@ std::vector<V> KernelBuilder::loop(V lo, V hi, V step, const std::vector<V>& ini
   return results;
 }
 
+void KernelBuilder::unrolledLoop(V lo, V hi, V step, int64_t factor, const std::function<void(V)>& body) {
+  loop(lo, hi, step * factor, [&](V first) {
+    body(first);  // first < hi
+    for (int64_t copy = 1; copy < factor; ++copy) {
+      V i = first + step * copy;
+      when(i < hi, [&] { body(i); });
+    }
+  });
+}
+
+std::vector<V> KernelBuilder::unrolledLoop(V lo, V hi, V step, int64_t factor, const std::vector<V>& init,
+                                           const std::function<std::vector<V>(V, const std::vector<V>&)>& body) {
+  return loop(lo, hi, step * factor, init, [&](V first, const std::vector<V>& carried) {
+    std::vector<V> values = body(first, carried);  // first < hi
+    for (int64_t copy = 1; copy < factor; ++copy) {
+      V i = first + step * copy;
+      V inside = i < hi;
+      // Past hi the copy reruns `first` (in bounds) and its values are dropped.
+      std::vector<V> next = body(select(inside, i, first), values);
+      for (size_t v = 0; v < values.size(); ++v) values[v] = select(inside, next[v], values[v]);
+    }
+    return values;
+  });
+}
+
 void KernelBuilder::when(V condition, const std::function<void()>& body) {
   auto op = scf::IfOp::create(b_, loc_, condition.value, /*withElseRegion=*/false);
   OpBuilder::InsertionGuard guard(b_);

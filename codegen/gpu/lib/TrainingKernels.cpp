@@ -31,6 +31,11 @@ constexpr int64_t kSumLanes = 16;
 /// rounding error near (kSumBlock + rows / kSumBlock) ulps, like the CPU's blocks.
 constexpr int64_t kSumBlock = 32;
 
+/// Body copies per iteration of loops whose trip count grows with the problem
+/// (KernelBuilder::unrolledLoop: lavapipe ends an invocation's loops after
+/// 65535 back edges in all).
+constexpr int64_t kLongLoopUnroll = 8;
+
 /// EmbeddingGrad: vocabulary ids per bucket of the second grid axis.
 constexpr uint32_t kIdsPerBucket = 512;
 
@@ -68,7 +73,7 @@ std::vector<V> blockedSums(KernelBuilder& k, V lo, V hi, V step, size_t count,
   V block_span = step * static_cast<int64_t>(kSumBlock);
   return k.loop(lo, hi, block_span, zeros, [&](V block, const std::vector<V>& totals) {
     V block_end = k.min(block + block_span, hi);
-    std::vector<V> partials = k.loop(block, block_end, step, zeros, [&](V i, const std::vector<V>& acc) {
+    std::vector<V> partials = k.unrolledLoop(block, block_end, step, kLongLoopUnroll, zeros, [&](V i, const std::vector<V>& acc) {
       std::vector<V> next = terms(i);
       for (size_t s = 0; s < count; ++s) next[s] = acc[s] + next[s];
       return next;
@@ -203,7 +208,7 @@ void embeddingGrad(KernelBuilder& k) {
   mlir::Value dtable = k.operand(0), dy = k.operand(1), ids = k.operand(2);
   V buckets = k.gridDim(1), bucket = k.blockId(1);
   forEachElement(k, C, [&](V c) {
-    k.loop(k.index(0), rows, k.index(1), [&](V r) {
+    k.unrolledLoop(k.index(0), rows, k.index(1), kLongLoopUnroll, [&](V r) {
       V id = k.toIndex(k.load(ids, r));
       k.when(id >= k.index(0) && id < vocab && id % buckets == bucket, [&] {
         V at = id * C + c;
@@ -218,7 +223,7 @@ void positionsGrad(KernelBuilder& k) {
   V B = k.dim(0), T = k.dim(1), C = k.dim(2);
   mlir::Value dpos = k.operand(0), dy = k.operand(1);
   forEachElement(k, T * C, [&](V i) {  // i = t * C + c
-    V sum = k.loop(k.index(0), B, k.index(1), {k.f32(0.0)}, [&](V b, const std::vector<V>& acc) {
+    V sum = k.unrolledLoop(k.index(0), B, k.index(1), kLongLoopUnroll, {k.f32(0.0)}, [&](V b, const std::vector<V>& acc) {
       return std::vector<V>{acc[0] + k.load(dy, b * T * C + i)};
     })[0];
     k.store(k.load(dpos, i) + sum, dpos, i);

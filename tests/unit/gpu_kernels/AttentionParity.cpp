@@ -21,6 +21,12 @@ const KernelCase kAttention[] = {
     {"attention_grad_causal", KernelKind::AttentionGrad, {2, 37, 4, 2, 64}, {1}, {0.125f}},
     {"attention_grad_full", KernelKind::AttentionGrad, {1, 29, 3, 1, 48}, {0}, {0.144f}},
     {"attention_grad_causal_d136", KernelKind::AttentionGrad, {1, 19, 2, 2, 136}, {1}, {0.086f}},
+    // Long rows (T = 1024). Then a dk/dv workgroup that walks 160 heads x 64 query
+    // rows of its kv group: past lavapipe's 65535 back edges per invocation
+    // unless the per-tile loops are unrolled (KernelBuilder::unrolledLoop).
+    {"attention_causal_t1024", KernelKind::Attention, {1, 1024, 4, 2, 64}, {1}, {0.125f}},
+    {"attention_lse_full_t1024", KernelKind::AttentionLse, {1, 1024, 2, 2, 64}, {0}, {0.125f}},
+    {"attention_grad_full_group160", KernelKind::AttentionGrad, {1, 64, 160, 1, 4}, {0}, {0.5f}},
 };
 INSTANTIATE_TEST_SUITE_P(Attention, KernelParity, ::testing::ValuesIn(kAttention), caseName);
 

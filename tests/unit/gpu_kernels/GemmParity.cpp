@@ -61,6 +61,7 @@ const KernelCase kGemm[] = {
     {"bias_grad_1x200", KernelKind::BiasGrad, {1, 200}, {}, {}},
     {"bias_grad_1000x77", KernelKind::BiasGrad, {1000, 77}, {}, {}},
     {"bias_grad_256x768", KernelKind::BiasGrad, {256, 768}, {}, {}},
+    {"bias_grad_16384x768", KernelKind::BiasGrad, {16384, 768}, {}, {}},
 };
 INSTANTIATE_TEST_SUITE_P(Gemm, KernelParity, ::testing::ValuesIn(kGemm), caseName);
 

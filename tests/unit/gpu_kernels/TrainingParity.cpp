@@ -44,15 +44,24 @@ const KernelCase kTraining[] = {
     // dtable(V, C) += dY(rows, C) at ids(rows): few ids (repeats) and a GPT-2 vocabulary.
     {"embedding_grad", KernelKind::EmbeddingGrad, {45, 77, 37}, {}, {}},
     {"embedding_grad_v50257", KernelKind::EmbeddingGrad, {128, 64, 50257}, {}, {}},
+    // Each invocation walks every row: a training batch of tokens, and more rows than
+    // lavapipe lets one invocation loop (65535 back edges: KernelBuilder::unrolledLoop).
+    {"embedding_grad_rows16384", KernelKind::EmbeddingGrad, {16384, 768, 8192}, {}, {}, 1e-4, 8192},
+    {"embedding_grad_rows70000", KernelKind::EmbeddingGrad, {70000, 64, 37}, {}, {}},
     // dpos(P, C) += sum over b of dY(B, T, C), P > T.
     {"positions_grad", KernelKind::PositionsGrad, {3, 29, 70, 40}, {}, {}},
     {"positions_grad_wide", KernelKind::PositionsGrad, {2, 64, 768, 64}, {}, {}},
+    {"positions_grad_16x1024x768", KernelKind::PositionsGrad, {16, 1024, 768, 1024}, {}, {}},
+    // One invocation sums 65536 rows: one past lavapipe's loop limit without unrolling.
+    {"positions_grad_batch65536", KernelKind::PositionsGrad, {65536, 1, 1, 1}, {}, {}},
     {"layer_norm_grad_c37", KernelKind::LayerNormGrad, {64, 37}, {}, {}},
     {"layer_norm_grad_c768", KernelKind::LayerNormGrad, {64, 768}, {}, {}},
     {"layer_norm_grad_many_rows", KernelKind::LayerNormGrad, {1500, 37}, {}, {}},
+    {"layer_norm_grad_16384x384", KernelKind::LayerNormGrad, {16384, 384}, {}, {}},
     {"rms_norm_grad_c37", KernelKind::RMSNormGrad, {64, 37}, {}, {}},
     {"rms_norm_grad_c768", KernelKind::RMSNormGrad, {64, 768}, {}, {}},
     {"rms_norm_grad_many_rows", KernelKind::RMSNormGrad, {1500, 37}, {}, {}},
+    {"rms_norm_grad_16384x768", KernelKind::RMSNormGrad, {16384, 768}, {}, {}},
     // Long sequences: angles of thousands of radians (see RowsParity's rope).
     {"rope_grad", KernelKind::RopeGrad, {2, 3000, 3, 64}, {}, {10000.0f}},
     {"rope_grad_odd_half", KernelKind::RopeGrad, {2, 17, 2, 6}, {}, {500000.0f}},
@@ -87,6 +96,19 @@ const KernelCase kTraining[] = {
     {"grad_norm_one", KernelKind::GradNorm, {1037}, {1}, {}, 1e-4, 37, {{"hyper", hyper(1e-3f, 0.1f, 1.0f, 0.5f, 1.0f)}}},
     {"grad_norm_three", KernelKind::GradNorm, {1000, 70000, 5}, {3}, {}, 1e-4, 37,
      {{"hyper", hyper(1e-3f, 0.1f, 1.0f, -0.25f, 2.0f)}}},
+    // One workgroup per gradient: a GPT-2-sized parameter list, a 4M gradient, and a
+    // 32M one (128 MB, near lavapipe's storage-buffer range), whose sum needs more
+    // loop iterations per invocation than lavapipe allows without unrolling.
+    {"grad_norm_40", KernelKind::GradNorm,
+     {1000003, 1769472, 768, 2304, 589824, 2359296, 3072, 3216448, 786432,
+      1000003, 1769472, 768, 2304, 589824, 2359296, 3072, 3216448, 786432,
+      1000003, 1769472, 768, 2304, 589824, 2359296, 3072, 3216448, 786432,
+      1000003, 1769472, 768, 2304, 589824, 2359296, 3072, 3216448, 786432,
+      1000003, 1769472, 768, 2304},
+     {40}, {}, 1e-4, 37,
+     {{"hyper", hyper(1e-3f, 0.1f, 1.0f, 0.5f, 1.0f)}}},
+    {"grad_norm_4m", KernelKind::GradNorm, {4194304}, {1}, {}, 1e-4, 37, {{"hyper", hyper(1e-3f, 0.1f, 1.0f, 0.5f, 1.0f)}}},
+    {"grad_norm_32m", KernelKind::GradNorm, {32000000}, {1}, {}, 1e-4, 37, {{"hyper", hyper(1e-3f, 0.1f, 1.0f, 0.5f, 1.0f)}}},
 };
 INSTANTIATE_TEST_SUITE_P(Training, KernelParity, ::testing::ValuesIn(kTraining), caseName);
 

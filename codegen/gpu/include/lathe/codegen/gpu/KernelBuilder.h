@@ -104,6 +104,17 @@ public:
   /// The same with loop-carried values: body(i, carried) returns the next ones.
   std::vector<V> loop(V lo, V hi, V step, const std::vector<V>& init,
                       const std::function<std::vector<V>(V, const std::vector<V>&)>& body);
+  /// loop() with `factor` guarded copies of the body per iteration: the same
+  /// indices in the same order (so the same results), 1/factor of the back
+  /// edges. For loops whose trip count grows with the problem: lavapipe
+  /// (Mesa's llvmpipe) ends every loop of an invocation once it has taken
+  /// 65535 back edges in all, over all its loops (LP_MAX_TGSI_LOOP_ITERATIONS),
+  /// and the kernel then silently computes wrong results. The void form skips
+  /// copies past `hi`; the carried form runs them on the iteration's first
+  /// index and drops their values, so its body must not store.
+  void unrolledLoop(V lo, V hi, V step, int64_t factor, const std::function<void(V)>& body);
+  std::vector<V> unrolledLoop(V lo, V hi, V step, int64_t factor, const std::vector<V>& init,
+                              const std::function<std::vector<V>(V, const std::vector<V>&)>& body);
   void when(V condition, const std::function<void()>& body);
   /// if (condition) then_body() else else_body()
   void ifElse(V condition, const std::function<void()>& then_body, const std::function<void()>& else_body);
