@@ -9,6 +9,9 @@
 // 32 consecutive invocations of a 1-D workgroup (a warp on NVIDIA GPUs).
 // Operands hold TF32 values (low 13 mantissa bits zero), so a product is exact
 // in f32 and both ways agree up to the order of the sums.
+// Emulated products are loops: on lavapipe, whose loop limiter silently ends
+// every loop after 65535 back edges per invocation (docs/architecture.md), an
+// emulated fp32-split GEMM stays exact up to K of about 2400.
 #pragma once
 
 #include <vector>
