@@ -25,6 +25,7 @@
 #include <algorithm>
 
 #include "GemmTiling.h"
+#include "KernelMath.h"
 #include "SubgroupMatrix.h"
 #include "lathe/codegen/gpu/GpuKernels.h"
 
@@ -45,8 +46,6 @@ constexpr int64_t kOutermostPitch = kTile + 4;                   // (8, 128) sla
 constexpr int64_t kSlabFloats = std::max(kTile * kContiguousPitch, kDepth * kOutermostPitch);
 constexpr int64_t kCTileFloats = SubgroupMatrix::kRows * SubgroupMatrix::kRows;
 constexpr int64_t kStagingFloats = kSubgroups * kCTileFloats;   // the epilogue's, in the first slab
-constexpr int64_t kSlabLoads = kTile * kDepth / kThreads;      // elements per invocation and slab
-constexpr int64_t kVectorWidth = 4;                              // 16-byte loads when rows are aligned
 constexpr int64_t kSlabAlignment = SubgroupMatrix::kOffsetAlignment * sizeof(float);  // bytes
 
 static_assert(kContiguousPitch % SubgroupMatrix::kLeadAlignment == 0 &&
@@ -159,7 +158,7 @@ void multiplyTile(KernelBuilder& k, const MatrixProduct& product, const Slabs& s
 
   const size_t per_tile = mma.carriedCount();
   const size_t accumulators = kTileRows * kTileColumns * per_tile;
-  const int64_t loads = kSlabLoads;
+  const int64_t loads = slab.loadsPerInvocation();
   std::vector<V> carried;  // C tiles, then the fetched A and B slabs
   for (int64_t t = 0; t < kTileRows * kTileColumns; ++t)
     for (const V& v : mma.zero().values) carried.push_back(v);

@@ -25,11 +25,7 @@ std::string ptxText(size_t index) {
 void expectRefused(const std::function<void(fb::ArtifactT&)>& change, const std::string& problem) {
   fb::ArtifactT artifact = handWrittenModel().artifact();
   change(artifact);
-  lathe_status status = LATHE_OK;
-  ArtifactHandle handle = openArtifact(artifact, &status);
-  EXPECT_EQ(handle, nullptr);
-  EXPECT_EQ(status, LATHE_ERROR_INVALID_ARTIFACT);
-  EXPECT_THAT(lathe_last_error(), HasSubstr(problem));
+  expectInvalidArtifact(artifact, problem);
 }
 
 void expectAccepted(const std::function<void(fb::ArtifactT&)>& change) {

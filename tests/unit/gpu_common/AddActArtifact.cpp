@@ -4,6 +4,9 @@
 #include <cmath>
 #include <random>
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include "SchemaVersion.h"
 
 namespace lathe::test {
@@ -93,6 +96,37 @@ ArtifactHandle openArtifact(const fb::ArtifactT& artifact, lathe_status* status)
   const lathe_status result = lathe_artifact_open_memory(bytes.data(), bytes.size(), &handle);
   if (status != nullptr) *status = result;
   return ArtifactHandle(handle);
+}
+
+void expectInvalidArtifact(const fb::ArtifactT& artifact, const std::string& problem) {
+  lathe_status status = LATHE_OK;
+  ArtifactHandle handle = openArtifact(artifact, &status);
+  EXPECT_EQ(handle, nullptr);
+  EXPECT_EQ(status, LATHE_ERROR_INVALID_ARTIFACT);
+  EXPECT_THAT(lathe_last_error(), ::testing::HasSubstr(problem));
+}
+
+SessionHandle createSession(const lathe_artifact* artifact, const char* device) {
+  lathe_session* session = nullptr;
+  EXPECT_EQ(lathe_session_create(artifact, device, &session), LATHE_OK) << device << ": " << lathe_last_error();
+  return SessionHandle(session);
+}
+
+std::vector<float> runAddAct(lathe_session* session, int64_t B, int64_t T, const std::vector<float>& x,
+                             const std::vector<float>& y) {
+  const std::vector<int64_t> shape{B, T, AddActShape::kChannels};
+  EXPECT_EQ(lathe_session_set_input(session, "forward", "x", LATHE_DTYPE_F32, shape.data(), 3, x.data()), LATHE_OK);
+  EXPECT_EQ(lathe_session_set_input(session, "forward", "y", LATHE_DTYPE_F32, shape.data(), 3, y.data()), LATHE_OK);
+  EXPECT_EQ(lathe_session_run(session, "forward"), LATHE_OK) << lathe_last_error();
+  std::vector<float> out(x.size());
+  EXPECT_EQ(lathe_session_read_output(session, "forward", "out", out.data(), out.size() * sizeof(float)), LATHE_OK)
+      << lathe_last_error();
+  return out;
+}
+
+void expectNear(const std::vector<float>& actual, const std::vector<float>& expected) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) EXPECT_NEAR(actual[i], expected[i], 1e-5f) << "at " << i;
 }
 
 }  // namespace lathe::test

@@ -8,19 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "CApiHandles.h"
 #include "TestArtifacts.h"
 #include "lathe/lathe.h"
 
 namespace lathe::test {
-
-struct ArtifactCloser {
-  void operator()(lathe_artifact* a) const { lathe_artifact_close(a); }
-};
-struct SessionDestroyer {
-  void operator()(lathe_session* s) const { lathe_session_destroy(s); }
-};
-using ArtifactHandle = std::unique_ptr<lathe_artifact, ArtifactCloser>;
-using SessionHandle = std::unique_ptr<lathe_session, SessionDestroyer>;
 
 /// Opens `bytes`; on failure returns null and stores the status and message.
 inline ArtifactHandle openBytes(const std::vector<uint8_t>& bytes, lathe_status* status = nullptr,

@@ -8,17 +8,11 @@
 namespace lathe::test {
 namespace {
 
-using ::testing::HasSubstr;
-
 // The AddActModel artifact after `change`, which must be refused naming `problem`.
 void expectRefused(const std::function<void(fb::ArtifactT&)>& change, const std::string& problem) {
   fb::ArtifactT artifact = AddActModel().artifact();
   change(artifact);
-  lathe_status status = LATHE_OK;
-  ArtifactHandle handle = openArtifact(artifact, &status);
-  EXPECT_EQ(handle, nullptr);
-  EXPECT_EQ(status, LATHE_ERROR_INVALID_ARTIFACT);
-  EXPECT_THAT(lathe_last_error(), HasSubstr(problem));
+  expectInvalidArtifact(artifact, problem);
 }
 
 fb::GpuProgramT& program(fb::ArtifactT& artifact) { return *artifact.gpu_programs[0]; }

@@ -15,30 +15,6 @@ using ::testing::StartsWith;
 
 constexpr int64_t C = AddActModel::kChannels;
 
-SessionHandle createSession(const lathe_artifact* artifact, const char* device) {
-  lathe_session* session = nullptr;
-  EXPECT_EQ(lathe_session_create(artifact, device, &session), LATHE_OK) << device << ": " << lathe_last_error();
-  return SessionHandle(session);
-}
-
-// out = act(x + y) for one call of `session`.
-std::vector<float> runAddAct(lathe_session* session, int64_t B, int64_t T, const std::vector<float>& x,
-                             const std::vector<float>& y) {
-  const std::vector<int64_t> shape{B, T, C};
-  EXPECT_EQ(lathe_session_set_input(session, "forward", "x", LATHE_DTYPE_F32, shape.data(), 3, x.data()), LATHE_OK);
-  EXPECT_EQ(lathe_session_set_input(session, "forward", "y", LATHE_DTYPE_F32, shape.data(), 3, y.data()), LATHE_OK);
-  EXPECT_EQ(lathe_session_run(session, "forward"), LATHE_OK) << lathe_last_error();
-  std::vector<float> out(x.size());
-  EXPECT_EQ(lathe_session_read_output(session, "forward", "out", out.data(), out.size() * sizeof(float)), LATHE_OK)
-      << lathe_last_error();
-  return out;
-}
-
-void expectNear(const std::vector<float>& actual, const std::vector<float>& expected) {
-  ASSERT_EQ(actual.size(), expected.size());
-  for (size_t i = 0; i < actual.size(); ++i) EXPECT_NEAR(actual[i], expected[i], 1e-5f) << "at " << i;
-}
-
 class VulkanDevice : public ::testing::Test {
 protected:
   void SetUp() override {
